@@ -1,0 +1,10 @@
+"""UniTok: a unified visual tokenizer for generation and understanding."""
+from transformers import AutoConfig, AutoModel
+
+from .config import UniTokConfig
+from .model import UniTok
+
+AutoConfig.register(UniTokConfig.model_type, UniTokConfig, exist_ok=True)
+AutoModel.register(UniTokConfig, UniTok, exist_ok=True)
+
+__all__ = ["UniTok", "UniTokConfig"]
