@@ -44,6 +44,7 @@ class UniTokConfig(PretrainedConfig):
         num_codebooks: int = 8,
         codebook_size: int = 4096,
         code_dim: int = 8,
+        quantizer_type: str = "multi",
         quant_proj: str = "attn",
         proj_attention: str = "full",
         proj_num_heads: Optional[int] = None,
@@ -78,6 +79,7 @@ class UniTokConfig(PretrainedConfig):
         self.num_codebooks = num_codebooks
         self.codebook_size = codebook_size
         self.code_dim = code_dim
+        self.quantizer_type = quantizer_type
         self.quant_proj = quant_proj
         self.proj_attention = proj_attention
         self.proj_num_heads = proj_num_heads
@@ -106,6 +108,8 @@ class UniTokConfig(PretrainedConfig):
             raise ValueError("decoder_up_depths must hold two depths")
         if self.quant_proj not in ("attn", "linear"):
             raise ValueError(f"quant_proj must be 'attn' or 'linear', got {self.quant_proj!r}")
+        if self.quantizer_type not in ("multi", "residual"):
+            raise ValueError(f"quantizer_type must be 'multi' or 'residual', got {self.quantizer_type!r}")
         if self.proj_attention not in ("full", "causal"):
             raise ValueError(f"proj_attention must be 'full' or 'causal', got {self.proj_attention!r}")
         if self.width % self.num_heads:

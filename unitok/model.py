@@ -19,6 +19,7 @@ from .config import UniTokConfig
 from .modules.decoder import ViTaminDecoder
 from .modules.projection import AttnProjection
 from .modules.quantizer import MultiCodebookQuantizer, NormalizedEmbedding
+from .modules.residual_quantizer import ResidualQuantizer
 from .modules.text import TextTransformer
 from .modules.vitamin import ViTaminEncoder
 
@@ -58,7 +59,8 @@ class UniTok(PreTrainedModel):
         super().__init__(config)
         self.encoder = ViTaminEncoder(config)
         self.quant_proj = _projection(config, config.width, config.vocab_width)
-        self.quantizer = MultiCodebookQuantizer(config.num_codebooks, config.codebook_size, config.code_dim,
+        quantizer_class = ResidualQuantizer if config.quantizer_type == "residual" else MultiCodebookQuantizer
+        self.quantizer = quantizer_class(config.num_codebooks, config.codebook_size, config.code_dim,
                                                 config.vq_beta, config.entropy_weight, config.entropy_temp)
         self.post_quant_proj = _projection(config, config.vocab_width, config.width)
         self.decoder = ViTaminDecoder(config)

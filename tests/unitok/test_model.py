@@ -103,3 +103,10 @@ def test_linear_projection_variant_runs():
     model = UniTok(UniTokConfig.from_preset("tiny", quant_proj="linear")).eval()
     codes = model.img_to_idx(torch.zeros(1, 3, 32, 32))
     assert model.idx_to_img(codes).shape == (1, 3, 32, 32)
+
+
+def test_residual_quantizer_variant_runs_end_to_end():
+    model = UniTok(UniTokConfig.from_preset("tiny", quantizer_type="residual", codebook_size=256)).eval()
+    codes = model.img_to_idx(torch.zeros(1, 3, 32, 32))
+    assert codes.shape == (1, 8, 4)
+    assert model.idx_to_img(codes).shape == (1, 3, 32, 32)
