@@ -6,4 +6,13 @@ from .model import MiniGeminiLlamaForCausalLM, UniTokMLLMForCausalLM, UniTokMLLM
 _register()
 
 __all__ = ["UniTokMLLMConfig", "MiniGeminiConfig", "UniTokMLLMForCausalLM", "MiniGeminiLlamaForCausalLM",
-           "UniTokMLLMOutput"]
+           "UniTokMLLMOutput", "UnifiedPipeline"]
+
+
+def __getattr__(name: str):
+    # The pipeline pulls in the tokenizer's image processing; load it only when asked for.
+    if name == "UnifiedPipeline":
+        from .pipeline import UnifiedPipeline
+
+        return UnifiedPipeline
+    raise AttributeError(f"module 'mllm' has no attribute {name!r}")
