@@ -56,6 +56,22 @@ def mllm_config_for(llm_config, unitok: Union[nn.Module, MultiCodebookQuantizer]
     return UniTokMLLMConfig(**fields)
 
 
+def copy_tokenizer_side(model: UniTokMLLMForCausalLM, unitok: Union[nn.Module, MultiCodebookQuantizer],
+                        init_projection: bool = True) -> None:
+    """UniTok's code vectors into the embedder (frozen) and, when shapes fit, its post_quant_proj
+    into the causal attn_projection (the official initialisation)."""
+    quantizer, projection, _ = _parts(unitok)
+    model.embedder.quantizer.load_state_dict(quantizer.state_dict())
+    model.embedder.quantizer.requires_grad_(False)
+    if init_projection and projection is not None:
+        target = model.embedder.attn_projection
+        source = projection.state_dict()
+        if all(k in source and source[k].shape == v.shape for k, v in target.state_dict().items()):
+            target.load_state_dict(source)
+        else:
+            logger.warning("post_quant_proj shapes do not fit the embedder projection; keeping random init")
+
+
 def build_mllm_from_llm(llm: nn.Module, unitok: Union[nn.Module, MultiCodebookQuantizer],
                         init_projection: bool = True, dtype: Optional[torch.dtype] = None,
                         **config_overrides) -> UniTokMLLMForCausalLM:
@@ -73,15 +89,19 @@ def build_mllm_from_llm(llm: nn.Module, unitok: Union[nn.Module, MultiCodebookQu
         raise ValueError(f"LLM weights do not fit the MLLM: missing {bad_missing[:5]}, unexpected {unexpected[:5]}")
     if config.tie_word_embeddings:
         model.tie_weights()
+    copy_tokenizer_side(model, unitok, init_projection)
+    return model
 
-    quantizer, projection, _ = _parts(unitok)
-    model.embedder.quantizer.load_state_dict(quantizer.state_dict())
-    model.embedder.quantizer.requires_grad_(False)
-    if init_projection and projection is not None:
-        target = model.embedder.attn_projection
-        source = projection.state_dict()
-        if all(source[k].shape == v.shape for k, v in target.state_dict().items() if k in source):
-            target.load_state_dict(source)
-        else:
-            logger.warning("post_quant_proj shapes do not fit the embedder projection; keeping random init")
+
+def build_mllm_from_preset(preset: str, unitok: Union[nn.Module, MultiCodebookQuantizer],
+                           init_projection: bool = True, **config_overrides) -> UniTokMLLMForCausalLM:
+    """A new, randomly initialised LLM of a named preset around `unitok`'s codes (from-scratch runs)."""
+    quantizer, projection, heads = _parts(unitok)
+    fields = dict(num_codebooks=quantizer.num_codebooks, codebook_size=quantizer.codebook_size,
+                  code_dim=quantizer.code_dim)
+    if projection is not None:
+        fields.update(projection_width=projection.proj.out_features,
+                      projection_heads=heads or projection.attn.num_heads)
+    model = UniTokMLLMForCausalLM(UniTokMLLMConfig.from_preset(preset, **{**fields, **config_overrides}))
+    copy_tokenizer_side(model, unitok, init_projection)
     return model

@@ -54,3 +54,10 @@ class ImageCodeEmbedder(nn.Module):
         earlier calls: feeding an image one position at a time gives the same embeddings as
         embedding the whole image at once (the training-consistent generation path)."""
         return self.mm_projector(self.attn_projection(self.code_features(codes), past_kv=past_kv))
+
+    def dummy_output(self, like: torch.Tensor) -> torch.Tensor:
+        """A zero that runs every trainable part once: on an image-free batch each rank must still
+        use the embedder, at the same point of the forward as with images (before the LLM), or
+        ZeRO-3 gathers and DDP gradient buckets disagree across ranks."""
+        codes = torch.zeros(1, self.num_codebooks, 1, dtype=torch.long, device=like.device)
+        return self(codes).sum().to(like.dtype) * 0.0

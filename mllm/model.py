@@ -103,7 +103,7 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
         transformers (needs use_cache False, the default when labels are given).
         """
         targets: List[ImageTarget] = []
-        spliced_labels = None
+        spliced_labels, embedder_dummy = None, None
         if self.has_images(input_ids, image_codes):
             if past_key_values is not None and past_key_values.get_seq_length() > 0:
                 raise ValueError("images can only be spliced into a fresh prompt, not after cached tokens")
@@ -111,6 +111,8 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
             input_ids, inputs_embeds = None, spliced.inputs_embeds
             attention_mask, position_ids, labels = spliced.attention_mask, spliced.position_ids, spliced.labels
             targets, spliced_labels = spliced.image_targets, spliced.labels
+        elif labels is not None:
+            embedder_dummy = self.embedder.dummy_output(self.model.embed_tokens.weight)
         if use_cache is None and labels is not None:
             # Training: no cache, which also lets transformers derive a block-diagonal mask from
             # position_ids that restart per packed sample when no attention_mask is given.
@@ -133,6 +135,8 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
                 image_logits, ce, z, num_image = self.depth_head_loss(hidden, targets)
             else:
                 ce, z, num_image = self.ar_head.dummy_loss(hidden), hidden.new_zeros(()), 0
+            if embedder_dummy is not None:
+                text = text + embedder_dummy
             parts = combine(text, num_text, ce, z, num_image)
         return UniTokMLLMOutput(loss=parts.loss if parts is not None else None, logits=logits,
                                 past_key_values=outputs.past_key_values, hidden_states=outputs.hidden_states,

@@ -105,6 +105,24 @@ def test_batch_without_image_targets_still_reaches_every_depth_head_parameter(ti
         model.eval()
 
 
+def test_text_only_batch_still_reaches_the_embedder_and_depth_head(tiny_model):
+    model = tiny_model.train()
+    try:
+        ids = torch.tensor([[1, 11, 12, 13, 2]])
+        model.zero_grad()
+        out = model(input_ids=ids, labels=ids.clone())
+        reference = tiny_model(input_ids=ids, use_cache=False).logits
+        torch.testing.assert_close(out.logits, reference)
+        out.loss.backward()
+        parts = list(model.embedder.attn_projection.parameters()) + list(model.embedder.mm_projector.parameters()) \
+            + list(model.ar_head.parameters())
+        assert all(p.grad is not None and float(p.grad.abs().sum()) == 0.0 for p in parts)
+        assert model.lm_head.weight.grad.abs().sum() > 0
+    finally:
+        model.zero_grad()
+        model.eval()
+
+
 def test_target_images_train_the_depth_head_and_embedder(tiny_model):
     model = tiny_model
     ids = torch.tensor([[1, 40, 3, IMAGE_TOKEN_INDEX, 4, 2]])

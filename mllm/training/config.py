@@ -1,0 +1,131 @@
+"""Typed training configuration with named presets, overridable from the command line.
+
+    deepspeed train/pretrain.py [--preset pretrain_demo] [--zero 2|3|3-offload] [--steps 50] ...
+
+Every field of `TrainConfig` is a `--field value` option (booleans: `--lora true`); a preset
+gives the defaults, options override them.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+ZERO_CHOICES = ("2", "3", "3-offload")
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "train" / "configs"
+
+
+@dataclass
+class TrainConfig:
+    stage: str = "pretrain"                  # pretrain | finetune (only names the run)
+    # ---- model
+    model_preset: str = "tiny"               # mllm preset for a new model
+    init_from: Optional[str] = None          # MLLM folder to continue from (finetune); None: new model
+    llm_path: Optional[str] = None           # HF Llama folder whose weights start a new model
+    unitok: str = "outputs/tokenizer_demo/export"
+    text_tokenizer: Optional[str] = None     # HF tokenizer folder; None: demo BPE built under out/
+    # ---- data
+    recipe: str = "demo"
+    pretok_dir: Optional[str] = None         # pre-tokenized codes; None: outputs/pretok/<recipe>
+    pretok_max_samples: Optional[int] = None
+    max_length: int = 512
+    micro_batch: int = 4                     # per process
+    global_batch: int = 8                    # micro_batch * grad accumulation * world size
+    # ---- optimisation
+    steps: int = 300
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1                # cosine floor as a fraction of lr
+    warmup_steps: int = 20
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    # ---- what trains (codebooks never do)
+    train_llm: bool = True
+    train_projection: bool = True
+    train_projector: bool = True
+    train_depth_head: bool = True
+    lora: bool = False                       # LoRA on the LLM's linear layers instead of full LLM training
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    # ---- system
+    zero: str = "2"                          # 2 | 3 | 3-offload (train/configs/zero*.json)
+    deepspeed_config: Optional[str] = None   # explicit DeepSpeed JSON (overrides --zero)
+    gradient_checkpointing: bool = False
+    bf16: Optional[bool] = None              # None: bf16 on GPU, fp32 on CPU
+    peak_tflops: Optional[float] = None      # for MFU; None: measured matmul peak on CPU, table on GPU
+    # ---- outputs
+    out: str = "outputs/pretrain_demo"
+    save_every: int = 100
+    keep_checkpoints: int = 2
+    log_every: int = 1
+    resume: bool = True                      # continue from the latest complete checkpoint in out/
+    crash_after_step: Optional[int] = None   # testing: SIGKILL rank 0 after this step
+
+    def __post_init__(self):
+        if self.zero not in ZERO_CHOICES:
+            raise ValueError(f"zero must be one of {ZERO_CHOICES}, got {self.zero!r}")
+        for name in ("micro_batch", "global_batch", "steps", "save_every", "log_every", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def pretok_path(self) -> Path:
+        return Path(self.pretok_dir or f"outputs/pretok/{Path(self.recipe).stem}")
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return Path(self.text_tokenizer or Path(self.out) / "text_tokenizer")
+
+    def deepspeed_json(self) -> Path:
+        if self.deepspeed_config:
+            return Path(self.deepspeed_config)
+        return CONFIG_DIR / f"zero{self.zero.replace('-', '_')}.json"
+
+    def grad_accumulation(self, world_size: int) -> int:
+        per_step = self.micro_batch * world_size
+        if self.global_batch % per_step:
+            raise ValueError(f"global_batch {self.global_batch} is not a multiple of micro_batch {self.micro_batch} "
+                             f"x {world_size} processes")
+        return self.global_batch // per_step
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1)
+
+
+PRESETS = {
+    "pretrain_demo": dict(),
+    "finetune_demo": dict(stage="finetune", init_from="outputs/pretrain_demo/export",
+                          unitok="outputs/pretrain_demo/export/unitok",
+                          text_tokenizer="outputs/pretrain_demo/export", out="outputs/finetune_demo",
+                          steps=200, lr=5e-4, warmup_steps=10),
+}
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _option_type(f: dataclasses.Field):
+    kind = str(f.type).replace("Optional[", "").rstrip("]")
+    return {"int": int, "float": float, "bool": _parse_bool}.get(kind, str)
+
+
+def parse_config(argv: Optional[Sequence[str]] = None, default_preset: str = "pretrain_demo") -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default=default_preset, choices=sorted(PRESETS))
+    parser.add_argument("--local_rank", type=int, default=None, help=argparse.SUPPRESS)  # set by deepspeed
+    for f in dataclasses.fields(TrainConfig):
+        parser.add_argument(f"--{f.name}", type=_option_type(f), default=None, metavar=f.name.upper())
+    args = vars(parser.parse_args(argv))
+    values = dict(PRESETS[args.pop("preset")])
+    args.pop("local_rank")
+    values.update({k: v for k, v in args.items() if v is not None})
+    return TrainConfig(**values)

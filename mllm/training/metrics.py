@@ -1,0 +1,118 @@
+"""Training metrics: FLOPs of the MLLM (LLM + depth head), MFU, and the console / metrics.jsonl /
+TensorBoard logger (rank 0 only)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+# Dense bf16 tensor-core peaks (FLOP/s) by device-name fragment.
+GPU_PEAKS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12}
+
+
+def _linear_params(module: torch.nn.Module) -> int:
+    """Weights that take part in matmuls (embedding lookups excluded)."""
+    total = 0
+    for m in module.modules():
+        if isinstance(m, torch.nn.Linear):
+            w = m.weight
+            total += w.ds_numel if hasattr(w, "ds_numel") else w.numel()
+    return total
+
+
+class FlopCounter:
+    """Training FLOPs = 3 x forward (forward + backward), forward = 2 x matmul weights x tokens
+    plus attention scores. Counted: LLM decoder + lm_head over every position, the image
+    embedder over every image position, and the depth head over K steps per generated position."""
+
+    def __init__(self, model: torch.nn.Module):
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        cfg = base.config
+        self.hidden, self.layers = cfg.hidden_size, cfg.num_hidden_layers
+        self.k = cfg.num_codebooks
+        self.llm_weights = _linear_params(base.model.layers) + _linear_params(base.lm_head)
+        self.embedder_weights = _linear_params(base.model.multi_embedder)
+        self.head_weights = _linear_params(base.ar_head)
+        self.head_layers = cfg.depth_head_layers
+
+    def step_flops(self, seq_lens: list[int], image_positions: int, generated_positions: int) -> float:
+        """seq_lens: expanded (image-spliced) length of every row; image_positions: all image
+        positions embedded; generated_positions: image positions under the depth-head loss."""
+        tokens = sum(seq_lens)
+        fwd = 2 * self.llm_weights * tokens
+        fwd += sum(4 * self.layers * self.hidden * n * n / 2 for n in seq_lens)        # causal QK^T and AV
+        fwd += 2 * self.embedder_weights * image_positions
+        fwd += 2 * self.head_weights * self.k * generated_positions
+        fwd += 4 * self.head_layers * self.hidden * (self.k * self.k / 2) * generated_positions
+        return 3.0 * fwd
+
+
+def measured_cpu_peak(size: int = 1024, seconds: float = 0.3) -> float:
+    """fp32 matmul FLOP/s of this process on this CPU (best of repeated size^3 matmuls)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.matmul(a, b)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        torch.matmul(a, b)
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - t))
+    return best
+
+
+def device_peak(device: torch.device, override_tflops: Optional[float] = None) -> float:
+    if override_tflops:
+        return override_tflops * 1e12
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        for key, peak in GPU_PEAKS.items():
+            if key in name:
+                return peak
+        return 100e12
+    return measured_cpu_peak()
+
+
+class MetricsLogger:
+    """Console line + metrics.jsonl (appended, so a resumed run continues the file) + TensorBoard."""
+
+    def __init__(self, out: str | Path, enabled: bool):
+        self.enabled = enabled
+        self.path = Path(out) / "metrics.jsonl"
+        self.tb = None
+        if enabled:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self.tb = SummaryWriter(str(Path(out) / "tensorboard"))
+            except ImportError:
+                self.tb = None
+
+    def log(self, record: dict) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.tb is not None:
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    self.tb.add_scalar(f"train/{k}", v, record["step"])
+        print(f"step {record['step']:>5} | loss {record['loss']:.4f} | text {record['text_loss']:.4f} | "
+              f"image {record['image_loss']:.4f} | lr {record['lr']:.2e} | {record['tokens_per_s']:.0f} tok/s | "
+              f"MFU {100 * record['mfu']:.2f}%", flush=True)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """Records of a metrics.jsonl; for steps logged twice (a run resumed from an earlier
+    checkpoint), the later record wins."""
+    by_step = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step[record["step"]] = record
+    return [by_step[s] for s in sorted(by_step)]
