@@ -1,0 +1,1 @@
+"""Evaluation of UniTok tokenizers: PSNR/SSIM/LPIPS, Fréchet distance, zero-shot accuracy, codebook usage."""
