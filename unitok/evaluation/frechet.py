@@ -1,38 +1,51 @@
-"""Fréchet distance between Gaussian fits of two feature sets, with the feature network named.
+"""Fréchet distance between Gaussian fits of two feature sets (the statistic behind FID):
 
-The label is "FD-<network>" (e.g. "FD-EffNetLite0"); it is only "FID" when the network really is
-the TF-Inception port, which needs user-supplied weights (not available offline).
+    d^2 = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1^1/2 S2 S1^1/2)^1/2)
+
+The cross term comes from the symmetric matrix S1^1/2 S2 S1^1/2, whose eigenvalues are real and
+non-negative, instead of the non-symmetric S1 S2: no complex parts to discard, numpy alone suffices.
+Report it as "FD-<network>": it is "FID" only with the TF-Inception weights, and distances from
+different feature networks must never be compared.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import linalg
 
 
-def gaussian_stats(features: torch.Tensor) -> Tuple[np.ndarray, np.ndarray]:
-    x = features.double().cpu().numpy()
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"need at least 2 feature vectors (N, D) for a covariance, got {x.shape}")
-    return x.mean(axis=0), np.cov(x, rowvar=False)
+@dataclass(frozen=True)
+class GaussianStats:
+    mean: np.ndarray
+    covariance: np.ndarray
+    count: int
+
+    @classmethod
+    def of(cls, features) -> "GaussianStats":
+        if isinstance(features, torch.Tensor):
+            features = features.detach().double().cpu().numpy()
+        features = np.asarray(features, dtype=np.float64)
+        if features.ndim != 2 or features.shape[0] < 2:
+            raise ValueError(f"need a (N>=2, D) feature array for a covariance, got shape {features.shape}")
+        return cls(features.mean(axis=0), np.cov(features, rowvar=False), features.shape[0])
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
-                     eps: float = 1e-6) -> float:
-    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 sqrt(S1 S2)) (the pytorch-fid formula, same fallback)."""
-    diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1.dot(sigma2))
-    if not np.isfinite(covmean).all():
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"sqrtm has a large imaginary component {np.max(np.abs(covmean.imag))}")
-        covmean = covmean.real
-    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def feature_frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    return frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
+def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
+    if a.mean.shape != b.mean.shape:
+        raise ValueError(f"feature sizes differ: {a.mean.shape} vs {b.mean.shape}")
+    root_a = _psd_sqrt(a.covariance)
+    middle = root_a @ b.covariance @ root_a
+    trace_cross = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
+    diff = a.mean - b.mean
+    return float(diff @ diff + np.trace(a.covariance) + np.trace(b.covariance) - 2.0 * trace_cross)
+
+
+def feature_frechet_distance(real, fake) -> float:
+    """Distance between two (N, D) feature sets (tensors or arrays)."""
+    return frechet_distance(GaussianStats.of(real), GaussianStats.of(fake))

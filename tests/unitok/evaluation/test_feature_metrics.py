@@ -5,21 +5,7 @@ import torch
 
 from unitok.evaluation.codebook import CodeCounter
 from unitok.evaluation.effnet_lite0 import SameConv2d, default_weights_path, load_efficientnet_lite0
-from unitok.evaluation.frechet import feature_frechet_distance, frechet_distance
 from unitok.evaluation.zero_shot import topk_accuracy
-
-
-def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
-    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
-    s1, s2 = np.diag([1.0, 4.0, 9.0]), np.diag([4.0, 1.0, 1.0])
-    expected = 1 + 0 + 4 + sum(a + b - 2 * np.sqrt(a * b) for a, b in [(1, 4), (4, 1), (9, 1)])
-    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
-
-
-def test_feature_frechet_distance_is_zero_for_equal_sets_and_grows_with_shift():
-    x = torch.randn(500, 8, generator=torch.Generator().manual_seed(0))
-    assert feature_frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
-    assert feature_frechet_distance(x, x + 1.0) == pytest.approx(8.0, rel=1e-6)
 
 
 def test_code_counter_usage_and_perplexity():

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from mllm.evaluation.generation.frechet import GaussianStats, frechet_distance
+from unitok.evaluation.frechet import GaussianStats, feature_frechet_distance, frechet_distance
 
 
 def stats(mean, cov):
@@ -45,3 +45,17 @@ def test_shape_errors():
         GaussianStats.of(np.zeros((1, 4)))
     with pytest.raises(ValueError, match="feature sizes differ"):
         frechet_distance(stats([0], [[1]]), stats([0, 0], np.eye(2)))
+
+
+def test_closed_form_for_diagonal_gaussians():
+    a = GaussianStats(np.array([0.0, 1.0, 2.0]), np.diag([1.0, 4.0, 9.0]), 10)
+    b = GaussianStats(np.array([1.0, 1.0, 0.0]), np.diag([4.0, 1.0, 1.0]), 10)
+    expected = 1 + 0 + 4 + sum(x + y - 2 * np.sqrt(x * y) for x, y in [(1, 4), (4, 1), (9, 1)])
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_feature_sets_zero_for_equal_and_shift_adds_squared_mean_difference():
+    import torch
+    x = torch.randn(500, 8, generator=torch.Generator().manual_seed(0))
+    assert feature_frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
+    assert feature_frechet_distance(x, x + 1.0) == pytest.approx(8.0, rel=1e-6)
