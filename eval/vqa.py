@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mllm.evaluation.benchmarks import BENCHMARKS, get_benchmark  # noqa: E402
-from mllm.evaluation.pipeline_answerer import load_pipeline_answerer, recorded_settings  # noqa: E402
+from mllm.evaluation.pipeline_answerer import load_pipeline_answerer  # noqa: E402
 from mllm.evaluation.runner import RunSettings, run_benchmark  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     answerer = load_pipeline_answerer(args.model, args.unitok, args.tokenizer)
     settings = RunSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                            limit=args.limit, merge_timeout_s=args.merge_timeout,
-                           recorded=recorded_settings(args.model, args.unitok, args.tokenizer))
+                           recorded=answerer.recorded_settings(args.model, args.unitok, args.tokenizer))
     summary = run_benchmark(benchmark, args.data, args.output, answerer, settings, loaded=loaded)
     if summary is not None:
         print(f"{args.bench}: {summary['scores']}")

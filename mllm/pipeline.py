@@ -57,6 +57,13 @@ class UnifiedPipeline:
             logger.warning("the MLLM's codebooks differ from the UniTok's: is this the tokenizer it was trained with?")
 
     @property
+    def preprocessing_description(self) -> str:
+        size, k = self.processor.size, self.unitok.config.num_codebooks
+        positions = (size // 16) ** 2
+        return (f"pad to square with RGB (122,116,104), resize to {size}x{size} (bilinear), scale to [-1,1], "
+                f"UniTok img_to_idx -> {k}x{positions} codes")
+
+    @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from mllm.evaluation.benchmarks import LayoutError
+from mllm.evaluation.pipeline_answerer import PipelineAnswerer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,9 +19,12 @@ def load_script():
     return module
 
 
-class EchoAnswerer:
-    def answer(self, images, prompts, max_new_tokens):
-        return ["yes" if "sky" in p else "no" for p in prompts]
+class EchoPipeline:
+    """Stands in for UnifiedPipeline: answers 'yes' about the sky, 'no' otherwise."""
+    preprocessing_description = "echo preprocessing"
+
+    def chat(self, image, question, max_new_tokens):
+        return "yes" if "sky" in question else "no"
 
 
 def test_help_names_the_files_of_every_benchmark(capsys):
@@ -46,7 +50,7 @@ def test_main_runs_a_benchmark_and_records_settings(tmp_path, monkeypatch, capsy
 
     def fake_loader(model, unitok, tokenizer):
         seen.update(model=model, unitok=unitok, tokenizer=tokenizer)
-        return EchoAnswerer()
+        return PipelineAnswerer(EchoPipeline())
 
     monkeypatch.setattr(script, "load_pipeline_answerer", fake_loader)
     assert script.main(["--bench", "gqa", "--model", "m/", "--unitok", "u.pth", "--data", str(data),
@@ -56,6 +60,7 @@ def test_main_runs_a_benchmark_and_records_settings(tmp_path, monkeypatch, capsy
     assert seen == {"model": "m/", "unitok": "u.pth", "tokenizer": None}
     assert summary["settings"]["model"] == "m/" and "USER: <image>\n{prompt} ASSISTANT:" in summary["settings"]["prompt_template"]
     assert summary["settings"]["decoding"]["strategy"] == "greedy"
+    assert summary["settings"]["preprocessing"] == "echo preprocessing"
     assert len(summary["data"]["files_sha256"]["testdev_balanced_questions.json"]) == 64
     assert "gqa:" in capsys.readouterr().out
 

@@ -1,0 +1,19 @@
+from data_recipes.demo.gqa_layout import main, write_gqa_layout
+from data_recipes.demo.shapes import demo_items
+from mllm.evaluation.benchmarks.gqa import GQA
+
+
+def test_gqa_layout_is_read_by_the_gqa_benchmark_with_generator_answers(tmp_path):
+    write_gqa_layout(tmp_path, num_images=4, image_size=32)
+    loaded = GQA().load(tmp_path)
+    assert not loaded.malformed and len(loaded.questions) == 12
+    items = {f"demo{it.index:06d}": it for it in demo_items(4, split="heldout", image_size=32)}
+    for q in loaded.questions:
+        image_id, kind = q.question_id.split("_")
+        assert q.image_path.is_file()
+        assert q.reference["answer"] == items[image_id].answer(kind)
+
+
+def test_cli_writes_the_layout(tmp_path):
+    main(["--out", str(tmp_path / "gqa"), "--num", "2", "--image-size", "32"])
+    assert len(list((tmp_path / "gqa" / "images").glob("*.jpg"))) == 2
