@@ -56,9 +56,13 @@ class UnifiedLoss(nn.Module):
         terms = self.reconstruction_terms(img_rec, images[: img_rec.shape[0]])
         nll = cfg.l1 * terms["l1"] + cfg.l2 * terms["l2"] + cfg.lpips * terms.get("lpips", 0.0)
         terms["vq"], terms["entropy"] = outputs["vq_loss"], outputs["entropy_loss"]
-        terms["clip"] = self.clip_loss(outputs["clip_image_features"], outputs["clip_text_features"],
-                                       outputs["logit_scale"])
-        total = nll + cfg.vq * terms["vq"] + cfg.entropy * terms["entropy"] + cfg.clip * terms["clip"]
+        total = nll + cfg.vq * terms["vq"] + cfg.entropy * terms["entropy"]
+        if cfg.clip > 0:
+            if outputs.get("clip_text_features") is None:
+                raise ValueError("the CLIP loss is on (clip > 0) but the model got no text")
+            terms["clip"] = self.clip_loss(outputs["clip_image_features"], outputs["clip_text_features"],
+                                           outputs["logit_scale"])
+            total = total + cfg.clip * terms["clip"]
         terms["nll"] = nll
         if gan_ramp > 0 and cfg.gan > 0:
             if discriminator is None:
@@ -77,15 +81,19 @@ class UnifiedLoss(nn.Module):
 
     def discriminator_step(self, discriminator: nn.Module, images: torch.Tensor, img_rec: torch.Tensor,
                            blur_schedule: float = 0.0) -> LossOutput:
-        """Hinge loss on (augmented) real vs reconstructed images, plus `bcr` x consistency."""
+        """Hinge loss on (augmented) real vs reconstructed images, plus `bcr` x consistency. All views
+        go through the discriminator in one batch (it normalises per sample, so batching changes no
+        value, and a DDP-wrapped discriminator sees one forward per backward)."""
         real, fake = images[: img_rec.shape[0]], img_rec.detach()
-        logits_real = discriminator(self.aug(real, blur_schedule)).float()
-        logits_fake = discriminator(self.aug(fake, blur_schedule)).float()
+        views = [self.aug(real, blur_schedule), self.aug(fake, blur_schedule)]
+        if self.cfg.bcr > 0:
+            views += [self.strong_aug(real), self.strong_aug(fake)]
+        logits = discriminator(torch.cat(views)).float().chunk(len(views))
+        logits_real, logits_fake = logits[0], logits[1]
         terms = {"hinge": hinge_d_loss(logits_real, logits_fake)}
         total = terms["hinge"]
         if self.cfg.bcr > 0:
-            terms["bcr"] = bcr_loss(discriminator(self.strong_aug(real)), logits_real,
-                                    discriminator(self.strong_aug(fake)), logits_fake)
+            terms["bcr"] = bcr_loss(logits[2], logits_real, logits[3], logits_fake)
             total = total + self.cfg.bcr * terms["bcr"]
         terms["acc_real"] = (logits_real.detach() > 0).float().mean() * 100
         terms["acc_fake"] = (logits_fake.detach() < 0).float().mean() * 100

@@ -1,4 +1,4 @@
 """Training of the UniTok tokenizer: typed config, data, optimisation, checkpoints, trainer."""
-from .config import DataConfig, LossConfig, OptimConfig, TrainConfig
+from .config import DataConfig, OptimConfig, TrainConfig
 
-__all__ = ["DataConfig", "LossConfig", "OptimConfig", "TrainConfig"]
+__all__ = ["DataConfig", "OptimConfig", "TrainConfig"]

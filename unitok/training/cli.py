@@ -5,6 +5,8 @@ import argparse
 import json
 from typing import Optional, Sequence
 
+from unitok.losses.config import UniTokLossConfig
+
 from .config import DATA_SOURCES, PRESETS, TrainConfig
 
 
@@ -62,7 +64,8 @@ def config_from_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
     if a.recon_weight is not None:
         lo.l1, lo.l2, lo.lpips = lo.l1 * a.recon_weight, lo.l2 * a.recon_weight, lo.lpips * a.recon_weight
     cfg.grad_ckpt = cfg.grad_ckpt or a.grad_ckpt
-    cfg.loss.gan = cfg.loss.gan or a.gan
+    if a.gan and cfg.loss.gan == 0:
+        cfg.loss.gan = UniTokLossConfig.gan  # the official weight
     cfg.export = cfg.export and not a.no_export
     cfg.validate()
     return cfg

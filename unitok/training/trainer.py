@@ -19,12 +19,11 @@ from tqdm import tqdm
 from unitok import UniTok
 
 from . import checkpoint as ckpt
-from .adversarial import Adversarial
 from .config import TrainConfig
 from .data import ShardedLoader
 from .distributed import all_reduce_mean, barrier, cleanup, gather_objects, init_distributed
 from .monitor import Monitor
-from .objective import GeneratorObjective
+from .objective import build_loss, make_adversary
 from .optim import build_optimizers, build_scheduler, clamp_logit_scale
 from .preview import heldout_images, reconstruct, reconstruction_metrics
 from .sources import build_source
@@ -48,8 +47,9 @@ class TokenizerTrainer:
         self.model = UniTok(cfg.model_config()).to(dev).train()
         if cfg.grad_ckpt:
             self.model.gradient_checkpointing_enable()
-        self.objective = GeneratorObjective(cfg.loss, cfg.data.image_size).to(dev)
-        self.adv = Adversarial(cfg.loss, cfg.steps, dev) if cfg.loss.gan else None
+        self.loss, self.lpips_status = build_loss(cfg.loss, cfg.data.image_size)
+        self.loss.to(dev)
+        self.adv = make_adversary(cfg.loss, cfg.steps, dev)
         torch.manual_seed(cfg.seed + 1 + self.dist.rank)  # per-rank stream for augmentation
         self.ddp = self.model
         if self.dist.distributed:
@@ -129,27 +129,27 @@ class TokenizerTrainer:
         autocast = torch.autocast(dev.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
         with autocast:
             out = self.ddp(images, text=tokens)
-        total, nll, metrics = self.objective(out, images)
-        if self.adv is not None:
-            g = self.adv.generator_term(out["img_rec"], nll, self.model.decoder.up_conv4.conv2.weight,
-                                        self.step, metrics)
-            total = total + g if g is not None else total
+        ramp, blur = self.adv.schedule(self.step) if self.adv is not None else (0.0, 0.0)
+        gen = self.loss.generator_step(out, images, discriminator=self.adv.disc if self.adv else None,
+                                       last_layer=self.model.decoder.up_conv4.conv2.weight,
+                                       gan_ramp=ramp, blur_schedule=blur)
+        total, metrics = gen.total, dict(gen.terms)
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
         self.opt.step()
         self.sched.step()
         clamp_logit_scale(self.model, self.cfg.optim.logit_scale_max)
-        if self.adv is not None:
+        if ramp > 0:
             with autocast:
-                d_loss = self.adv.discriminator_loss(images, out["img_rec"].detach().float(), self.step, metrics)
-            if d_loss is not None:
-                self.disc_opt.zero_grad(set_to_none=True)
-                d_loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.adv.disc.parameters(), self.cfg.optim.grad_clip)
-                self.disc_opt.step()
-                self.disc_sched.step()
-        metrics["loss"] = total
+                disc = self.loss.discriminator_step(self.adv.wrapped, images, out["img_rec"].detach().float(), blur)
+            self.disc_opt.zero_grad(set_to_none=True)
+            disc.total.backward()
+            torch.nn.utils.clip_grad_norm_(self.adv.disc.parameters(), self.cfg.optim.grad_clip)
+            self.disc_opt.step()
+            self.disc_sched.step()
+            metrics.update({f"disc_{k}": v for k, v in disc.terms.items()})
+        metrics["loss"] = metrics.pop("total")
         metrics["codebook_usage_pct"] = out["codebook_usages"]
         return {k: v.detach().float() if torch.is_tensor(v) else torch.tensor(float(v)) for k, v in metrics.items()}
 
@@ -160,7 +160,7 @@ class TokenizerTrainer:
             n_params = sum(p.numel() for p in self.model.parameters())
             print(f"[train] {n_params / 1e6:.2f}M params, {self.dist.world_size} rank(s), {len(self.source)} samples, "
                   f"{cfg.steps} steps x {cfg.batch_size}/rank, {'bf16' if self.bf16 else 'fp32'}, "
-                  f"LPIPS {self.objective.lpips_status}, GAN {self.adv.status if self.adv else 'off'}")
+                  f"LPIPS {self.lpips_status}, GAN {self.adv.status if self.adv else 'off'}")
         if self.step == 0:
             self.heldout_before = reconstruction_metrics(self.model, self.preview)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not main, desc="train", dynamic_ncols=True)
@@ -193,7 +193,7 @@ class TokenizerTrainer:
             after = reconstruction_metrics(self.model, self.preview)
             summary = {"steps": self.step, "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
                        "heldout_before": before, "heldout_after": after, "last_metrics": last,
-                       "skipped_images": dict(self.loader.state.skipped), "lpips": self.objective.lpips_status,
+                       "skipped_images": dict(self.loader.state.skipped), "lpips": self.lpips_status,
                        "gan": self.adv.status if self.adv else "off", "config": self.cfg.to_dict()}
             if self.cfg.export:
                 export = self.out / "export"
