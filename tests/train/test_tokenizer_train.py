@@ -89,8 +89,8 @@ def test_resume_after_sigkill_is_exact(tmp_path):
         assert ra.keys() == rb.keys()
         for key in ra:
             assert rb[key] == pytest.approx(ra[key], abs=1e-6, rel=1e-6), (ra["step"], key)
-    final_a = torch.load(ref / "checkpoints" / "ckpt-step00000008.pt", weights_only=False)
-    final_b = torch.load(run / "checkpoints" / "ckpt-step00000008.pt", weights_only=False)
+    final_a = torch.load(ref / "checkpoints" / "ckpt-step00000008.pt", weights_only=True)
+    final_b = torch.load(run / "checkpoints" / "ckpt-step00000008.pt", weights_only=True)
     for key, value in final_a["model"].items():
         torch.testing.assert_close(final_b["model"][key], value, rtol=0, atol=1e-6)
     assert final_a["data"] == final_b["data"]
@@ -113,7 +113,7 @@ def test_two_ranks_match_one_rank_with_the_global_batch(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((two / "summary.json").read_text())
     assert summary["world_size"] == 2
-    state = torch.load(two / "checkpoints" / "ckpt-step00000003.pt", weights_only=False)
+    state = torch.load(two / "checkpoints" / "ckpt-step00000003.pt", weights_only=True)
     assert len(state["data"]) == 2 and all(d["samples_seen"] == 6 for d in state["data"])
     for r1, r2 in zip(_metrics(one), _metrics(two)):
         for key in ("loss", "l1", "l2", "vq", "clip"):

@@ -51,7 +51,7 @@ def load_latest(folder: Path) -> Optional[Dict[str, Any]]:
     """The newest checkpoint that loads; unreadable ones are reported and passed over."""
     for path in reversed(list_checkpoints(folder)):
         try:
-            state = torch.load(path, map_location="cpu", weights_only=False)
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, loudly
             print(f"[checkpoint] {path.name} is unreadable ({type(exc).__name__}: {exc}); trying an older one")
             continue
@@ -66,7 +66,10 @@ def prune(folder: Path, keep: int) -> None:
 
 
 def rng_state() -> Dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    # numpy's state as plain lists and numbers, so checkpoints load with torch.load(weights_only=True)
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": (kind, keys.tolist(), pos, has_gauss, gauss),
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state()
     return state
@@ -74,7 +77,8 @@ def rng_state() -> Dict[str, Any]:
 
 def set_rng_state(state: Dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state(state["cuda"])
