@@ -111,8 +111,11 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
             input_ids, inputs_embeds = None, spliced.inputs_embeds
             attention_mask, position_ids, labels = spliced.attention_mask, spliced.position_ids, spliced.labels
             targets, spliced_labels = spliced.image_targets, spliced.labels
-        elif labels is not None:
+        elif labels is not None and inputs_embeds is None:
+            # Same module order as with images (embedder, then token embeddings), which ZeRO-3's
+            # parameter gathering relies on across ranks.
             embedder_dummy = self.embedder.dummy_output(self.model.embed_tokens.weight)
+            input_ids, inputs_embeds = None, self.model.embed_tokens(input_ids)
         if use_cache is None and labels is not None:
             # Training: no cache, which also lets transformers derive a block-diagonal mask from
             # position_ids that restart per packed sample when no attention_mask is given.

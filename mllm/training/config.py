@@ -32,7 +32,8 @@ class TrainConfig:
     pretok_dir: Optional[str] = None         # pre-tokenized codes; None: outputs/pretok/<recipe>
     pretok_max_samples: Optional[int] = None
     max_length: int = 512
-    micro_batch: int = 4                     # per process
+    packing: bool = False                    # pack each micro-batch's samples into rows of max_length
+    micro_batch: int = 4                     # per process (samples, before packing)
     global_batch: int = 8                    # micro_batch * grad accumulation * world size
     # ---- optimisation
     steps: int = 300

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from data_recipes.collator import PaddedCollator
+from data_recipes.collator import PackedCollator, PaddedCollator
 from data_recipes.mixture import MixtureDataset
 from data_recipes.recipe import load_recipe
 
@@ -68,14 +68,18 @@ class StepBatches:
         recipe = load_recipe(cfg.recipe)
         self.dataset = MixtureDataset(recipe, cfg.pretok_path, tokenizer, rank=rank, world_size=world_size,
                                       seed=cfg.seed)
-        self.collate = PaddedCollator(max_length=cfg.max_length)
+        if cfg.packing:
+            self.collate = PackedCollator(max_length=cfg.max_length, image_positions=recipe.image_positions)
+        else:
+            self.collate = PaddedCollator(max_length=cfg.max_length)
         self.cfg, self.rank, self.world_size = cfg, rank, world_size
 
     def micro_batch(self, step: int, micro_index: int) -> dict:
         cfg = self.cfg
         first = step * cfg.global_batch + (micro_index * self.world_size + self.rank) * cfg.micro_batch
         batch = self.collate([self.dataset.sample_at(g) for g in range(first, first + cfg.micro_batch)])
-        batch.pop("data_types", None)
+        for key in ("data_types", "sequence_ids", "max_seqlen"):  # not model inputs
+            batch.pop(key, None)
         return batch
 
     def state_dict(self, next_step: int) -> dict:

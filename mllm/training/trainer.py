@@ -67,7 +67,11 @@ def build_model(cfg: TrainConfig, tokenizer, rank: int):
 def _batch_counts(batch: dict, image_len: int) -> tuple[list[int], int, int, int]:
     ids, labels = batch["input_ids"], batch["labels"]
     is_image = ids == -200
-    lengths = (batch["attention_mask"].sum(1) + is_image.sum(1) * (image_len - 1)).tolist()
+    if "cu_seqlens" in batch:  # packed: attention stays inside each sample, so count per sample
+        cu = batch["cu_seqlens"].long()
+        lengths = (cu[1:] - cu[:-1]).tolist()
+    else:
+        lengths = (batch["attention_mask"].sum(1) + is_image.sum(1) * (image_len - 1)).tolist()
     generated = int((is_image & (labels == -200)).sum()) * image_len
     text_targets = int((labels[:, 1:] >= 0).sum())
     return lengths, int(is_image.sum()) * image_len, generated, text_targets
@@ -122,6 +126,7 @@ def train(cfg: TrainConfig) -> None:
         for micro in range(accumulation):
             batch = batches.micro_batch(step, micro)
             lengths, image_pos, generated, _ = _batch_counts(batch, image_len)
+            batch.pop("cu_seqlens", None)  # for varlen kernels; the SDPA path uses the 4-D mask
             outputs = engine(**to_device(batch, device))
             engine.backward(outputs.loss)
             engine.step()

@@ -111,9 +111,10 @@ def test_pretrain_zero2_then_finetune(pretrain_zero2, workdir):
     assert_export_loads(out / "export")
 
 
-def test_pretrain_zero3(workdir):
+def test_pretrain_zero3_with_packing(workdir):
     out = workdir / "pretrain_z3"
-    launch("pretrain.py", [*data_args(workdir), "--zero", "3", "--out", str(out)], workdir / "pretrain_z3.log")
+    launch("pretrain.py", [*data_args(workdir), "--zero", "3", "--packing", "true", "--out", str(out)],
+           workdir / "pretrain_z3.log")
     assert_learns(out)
     assert "ZeRO-3" in (workdir / "pretrain_z3.log").read_text()
     assert_export_loads(out / "export")
