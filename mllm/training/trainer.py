@@ -77,6 +77,20 @@ def _batch_counts(batch: dict, image_len: int) -> tuple[list[int], int, int, int
     return lengths, int(is_image.sum()) * image_len, generated, text_targets
 
 
+def add_masked_image(batch: dict, num_codebooks: int, image_len: int) -> dict:
+    """Give an image-free padded micro-batch one fully masked image slot at the end of row 0
+    (attention mask 0, label IGNORE): it changes no output and no loss, but every rank then runs
+    the same code path as with images. ZeRO-3 gathers parameters module by module, and ranks that
+    diverge (seen with LoRA under ZeRO-3 even with the model's own dummy embedder pass) deadlock."""
+    if batch["image_codes"] is not None or batch["attention_mask"].ndim != 2:
+        return batch
+    pad = lambda x, v: torch.nn.functional.pad(x, (0, 1), value=v)  # noqa: E731
+    ids, labels, mask = pad(batch["input_ids"], 0), pad(batch["labels"], IGNORE), pad(batch["attention_mask"], 0)
+    ids[0, -1] = -200
+    codes = torch.zeros(1, num_codebooks, image_len, dtype=torch.long)
+    return {**batch, "input_ids": ids, "labels": labels, "attention_mask": mask, "image_codes": codes}
+
+
 def train(cfg: TrainConfig) -> None:
     rank, world, device = init_distributed()
     torch.manual_seed(cfg.seed)
@@ -127,6 +141,7 @@ def train(cfg: TrainConfig) -> None:
             batch = batches.micro_batch(step, micro)
             lengths, image_pos, generated, _ = _batch_counts(batch, image_len)
             batch.pop("cu_seqlens", None)  # for varlen kernels; the SDPA path uses the 4-D mask
+            batch = add_masked_image(batch, num_codebooks, image_len)
             outputs = engine(**to_device(batch, device))
             engine.backward(outputs.loss)
             engine.step()

@@ -72,3 +72,21 @@ def test_flop_counter_counts_depth_head():
     head = 3 * 2 * counter.head_weights * config.num_codebooks * 16
     assert with_generation - text_only > head      # depth head (+ embedder) counted
     assert text_only == pytest.approx(3 * (2 * counter.llm_weights * 40 + 4 * 2 * 128 * 40 * 40 / 2))
+
+
+def test_masked_image_slot_changes_nothing():
+    from mllm import UniTokMLLMConfig, UniTokMLLMForCausalLM
+    from mllm.training.trainer import add_masked_image
+    torch.manual_seed(0)
+    config = UniTokMLLMConfig.from_preset("tiny", vocab_size=512, codebook_size=64, projection_width=64,
+                                          projection_heads=4, image_positions=16)
+    model = UniTokMLLMForCausalLM(config).eval()
+    batch = {"input_ids": torch.tensor([[1, 20, 30, 40], [1, 50, 60, 0]]),
+             "labels": torch.tensor([[-100, 20, 30, 40], [-100, 50, 60, -100]]),
+             "attention_mask": torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]), "image_codes": None}
+    padded = add_masked_image(batch, config.num_codebooks, 16)
+    assert padded["image_codes"].shape == (1, config.num_codebooks, 16)
+    with torch.no_grad():
+        a, b = model(**batch), model(**padded)
+    assert torch.allclose(a.loss, b.loss, atol=1e-6)
+    assert torch.allclose(a.logits[1, :3], b.logits[1, :3], atol=1e-5)
