@@ -27,6 +27,10 @@ from .modules.vitamin import ViTaminEncoder
 PIXEL_RANGE_TOLERANCE = 0.1
 
 
+class MissingCheckpointError(FileNotFoundError, ValueError):
+    """A checkpoint path that does not exist or lacks its files (a ValueError too, like every bad input)."""
+
+
 def check_images(images: torch.Tensor) -> None:
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"images must be a torch.Tensor, got {type(images).__name__}")
@@ -113,10 +117,10 @@ class UniTok(PreTrainedModel):
 
             return load_official_checkpoint(path, model_class=cls)
         if not os.path.isdir(path):
-            raise FileNotFoundError(f"no UniTok checkpoint at {path!r}: expected a folder with config.json and "
+            raise MissingCheckpointError(f"no UniTok checkpoint at {path!r}: expected a folder with config.json and "
                                     "model.safetensors, or an official .pth file")
         if not os.path.isfile(os.path.join(path, "config.json")):
-            raise FileNotFoundError(f"{path!r} has no config.json: not a UniTok folder written by save_pretrained")
+            raise MissingCheckpointError(f"{path!r} has no config.json: not a UniTok folder written by save_pretrained")
         return super().from_pretrained(path, *args, **kwargs)
 
     # ----------------------------------------------------------------------------- pieces

@@ -75,7 +75,7 @@ def test_every_preset_builds_on_meta(preset):
 
 
 def test_missing_and_corrupt_checkpoints_raise_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no UniTok checkpoint"):
+    with pytest.raises(ValueError, match="no UniTok checkpoint"):
         UniTok.from_pretrained(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="config.json"):
         UniTok.from_pretrained(tmp_path)
