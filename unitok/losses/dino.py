@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unitok.modules.layers import SelfAttention
+
 
 @dataclass(frozen=True)
 class DinoConfig:
@@ -26,22 +28,6 @@ class DinoConfig:
     layer_scale_init: float = 1.0
     # DINOv2 resizes its position grid by (n + offset) / grid instead of n / grid (a legacy trick).
     interpolate_offset: float = 0.1
-
-
-class Attention(nn.Module):
-    def __init__(self, dim: int, num_heads: int):
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
 class Mlp(nn.Module):
@@ -66,7 +52,7 @@ class Block(nn.Module):
     def __init__(self, cfg: DinoConfig):
         super().__init__()
         self.norm1 = nn.LayerNorm(cfg.dim, eps=1e-6)
-        self.attn = Attention(cfg.dim, cfg.num_heads)
+        self.attn = SelfAttention(cfg.dim, cfg.num_heads)
         self.ls1 = LayerScale(cfg.dim, cfg.layer_scale_init)
         self.norm2 = nn.LayerNorm(cfg.dim, eps=1e-6)
         self.mlp = Mlp(cfg.dim, int(cfg.dim * cfg.mlp_ratio))
