@@ -171,12 +171,10 @@ class UniTok(PreTrainedModel):
                 text: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """The training forward: reconstruction of the first `vae_bs` images (unclamped), VQ loss,
         codebook usage and normalized CLIP features."""
-        latents = self.encode_latents(pixel_values)
-        if self.training and self.config.grad_ckpt:
-            quantized, vq_loss, entropy_loss, usage = self.quantizer(latents)
+        quantized, vq_loss, entropy_loss, usage = self.quantizer(self.encode_latents(pixel_values))
+        if self.training and self.decoder.grad_checkpointing:
             tokens = torch.utils.checkpoint.checkpoint(self.decode_latents, quantized, use_reentrant=False)
         else:
-            quantized, vq_loss, entropy_loss, usage = self.quantizer(latents)
             tokens = self.decode_latents(quantized)
         vae_bs = tokens.shape[0] if vae_bs is None else vae_bs
         img_rec = self.decoder(tokens[:vae_bs].to(self.dtype)).float()
