@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 from mllm import UniTokMLLMConfig, UniTokMLLMForCausalLM  # noqa: E402
 from mllm.constants import BOI_TOKEN_ID, EOI_TOKEN_ID, EOS_TOKEN_ID, IGNORE_INDEX, IMAGE_TOKEN_INDEX  # noqa: E402
-from mllm.training.metrics import FlopCounter, measured_cpu_peak  # noqa: E402
+from trainers.mllm.metrics import FlopCounter, measured_cpu_peak  # noqa: E402
 
 
 def synthetic_batch(config, batch: int, prompt: int, image: int, vocab: int, generator: torch.Generator):

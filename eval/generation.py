@@ -14,13 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mllm.evaluation.generation.feature_net import FeatureNet, folder_frechet_distance  # noqa: E402
-from mllm.evaluation.generation.genai_bench import genai_jobs  # noqa: E402
-from mllm.evaluation.generation.geneval import geneval_jobs  # noqa: E402
-from mllm.evaluation.generation.mjhq import mjhq_jobs  # noqa: E402
-from mllm.evaluation.generation.runner import generate_benchmark  # noqa: E402
-from mllm.evaluation.generation.sampling import PipelineGenerator, SamplingSettings  # noqa: E402
-from mllm.evaluation.pipeline_loading import load_unified_pipeline  # noqa: E402
+from evaluators.mllm.generation.feature_net import FeatureNet, folder_frechet_distance  # noqa: E402
+from evaluators.mllm.generation.genai_bench import genai_jobs  # noqa: E402
+from evaluators.mllm.generation.geneval import geneval_jobs  # noqa: E402
+from evaluators.mllm.generation.mjhq import mjhq_jobs  # noqa: E402
+from evaluators.mllm.generation.runner import generate_benchmark  # noqa: E402
+from evaluators.mllm.generation.sampling import PipelineGenerator, SamplingSettings  # noqa: E402
+from evaluators.mllm.pipeline_loading import load_unified_pipeline  # noqa: E402
 
 LAYOUTS = """prompt files and outputs:
   geneval: --prompts evaluation_metadata.jsonl -> <output>/<index:05d>/metadata.jsonl + samples/<k:04d>.png

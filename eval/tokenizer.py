@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from unitok.evaluation.runner import EvalConfig, evaluate  # noqa: E402
+from evaluators.tokenizer.runner import EvalConfig, evaluate  # noqa: E402
 
 
 def main(argv=None):

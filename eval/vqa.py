@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mllm.evaluation.benchmarks import BENCHMARKS, get_benchmark  # noqa: E402
-from mllm.evaluation.pipeline_answerer import load_pipeline_answerer  # noqa: E402
-from mllm.evaluation.runner import RunSettings, run_benchmark  # noqa: E402
+from evaluators.mllm.benchmarks import BENCHMARKS, get_benchmark  # noqa: E402
+from evaluators.mllm.pipeline_answerer import load_pipeline_answerer  # noqa: E402
+from evaluators.mllm.runner import RunSettings, run_benchmark  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ if __name__ == "__main__":
     import torch
     if not torch.cuda.is_available():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
-    from mllm.training import parse_config
-    from mllm.training.trainer import train
+    from trainers.mllm import parse_config
+    from trainers.mllm.trainer import train
 
     train(parse_config(default_preset="pretrain_demo"))

@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from unitok.training.cli import main  # noqa: E402
+from trainers.tokenizer.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     main()

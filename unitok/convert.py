@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from .official import load_official_checkpoint
+from .model import UniTok
 
 
 def convert_official_checkpoint(src: str, dst: str) -> str:
     """Load `src` strictly and write it with `save_pretrained` to `dst`; returns `dst`."""
-    model = load_official_checkpoint(src)
+    model = UniTok.from_pretrained(src)
     os.makedirs(dst, exist_ok=True)
     model.save_pretrained(dst, safe_serialization=True)
     return dst

@@ -22,6 +22,7 @@ from .modules.quantizer import MultiCodebookQuantizer, NormalizedEmbedding
 from .modules.residual_quantizer import ResidualQuantizer
 from .modules.text import TextTransformer
 from .modules.vitamin import ViTaminEncoder
+from .official import load_official_checkpoint
 
 # Pixels are expected in [-1, 1]; beyond this margin the input is almost surely in another range.
 PIXEL_RANGE_TOLERANCE = 0.1
@@ -113,8 +114,6 @@ class UniTok(PreTrainedModel):
         """A folder written by `save_pretrained`, or an official release `.pth` file."""
         path = os.fspath(pretrained_model_name_or_path)
         if os.path.isfile(path):
-            from .official import load_official_checkpoint
-
             return load_official_checkpoint(path, model_class=cls)
         if not os.path.isdir(path):
             raise MissingCheckpointError(f"no UniTok checkpoint at {path!r}: expected a folder with config.json and "

@@ -90,11 +90,9 @@ def _cross_check(args: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
             raise ValueError(f"checkpoint args say {name}={args[name]} but its weights imply {value}")
 
 
-def load_official_checkpoint(path: str, model_class=None):
-    """Build a UniTok from an official `.pth` and load its weights strictly, in eval mode."""
-    from .model import UniTok
-
-    model_class = model_class or UniTok
+def load_official_checkpoint(path: str, model_class):
+    """Build `model_class` (UniTok or a subclass) from an official `.pth` and load its weights strictly,
+    in eval mode. Most callers want `UniTok.from_pretrained(path)`, which calls this."""
     args, state = read_official_checkpoint(path)
     config = config_from_official(args, state)
     with torch.device("meta"):

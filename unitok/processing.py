@@ -68,6 +68,14 @@ def center_crop(image: Image.Image, size: int) -> Image.Image:
     return image.crop((left, top, left + size, top + size))
 
 
+def resize_center_crop(image: Image.Image, size: int) -> Image.Image:
+    """Short side to `size` (bicubic), then the central square: training and evaluation crops."""
+    width, height = image.size
+    scale = size / min(width, height)
+    image = image.resize((max(size, round(width * scale)), max(size, round(height * scale))), Image.BICUBIC)
+    return center_crop(image, size)
+
+
 def pad_to_square_resize(image: ImageInput, size: int = 256, background: Sequence[int] = PAD_COLOR) -> Image.Image:
     """expand2square with `background` (image centred, margin split with floor on the top/left),
     then a bilinear squash-resize to (size, size): the image preprocessing of the MLLM VQA path."""

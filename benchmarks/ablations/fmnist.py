@@ -92,8 +92,8 @@ def build_model(spec: Dict, seed: int) -> UniTok:
 
 def train(model: UniTok, spec: Dict, data, caption_tokens: torch.Tensor, args, seed: int) -> Dict:
     from unitok.losses import UnifiedLoss, UniTokLossConfig
-    from unitok.training.config import OptimConfig
-    from unitok.training.optim import build_optimizers, build_scheduler, clamp_logit_scale
+    from trainers.tokenizer.config import OptimConfig
+    from trainers.tokenizer.optim import build_optimizers, build_scheduler, clamp_logit_scale
 
     images, labels = data
     optim_cfg = OptimConfig(lr=args.lr, warmup_frac=args.warmup_frac)
@@ -138,8 +138,8 @@ def train(model: UniTok, spec: Dict, data, caption_tokens: torch.Tensor, args, s
 
 @torch.no_grad()
 def evaluate(model: UniTok, data, caption_tokens: torch.Tensor, args, fd_cache: Dict) -> Dict:
-    from unitok.evaluation.codebook import CodeCounter
-    from unitok.evaluation.metrics import psnr, ssim
+    from evaluators.tokenizer.codebook import CodeCounter
+    from evaluators.tokenizer.metrics import psnr, ssim
 
     model.eval()
     images, labels = data
@@ -168,8 +168,8 @@ def evaluate(model: UniTok, data, caption_tokens: torch.Tensor, args, fd_cache: 
     codes_summary = counter.summary()
     res["usage"], res["perplexity"] = codes_summary["mean_usage"], codes_summary["mean_perplexity"]
     if args.fd_images:
-        from unitok.evaluation.effnet_lite0 import default_weights_path, load_efficientnet_lite0
-        from unitok.evaluation.frechet import feature_frechet_distance
+        from evaluators.tokenizer.effnet_lite0 import default_weights_path, load_efficientnet_lite0
+        from evaluators.tokenizer.frechet import feature_frechet_distance
         if "net" not in fd_cache:
             fd_cache["net"] = load_efficientnet_lite0(default_weights_path()).eval()
             fd_cache["real"] = torch.cat([fd_cache["net"].features(to_pixels(images[s: s + 100]))

@@ -1,6 +1,6 @@
 from data_recipes.demo.gqa_layout import main, write_gqa_layout
 from data_recipes.demo.shapes import demo_items
-from mllm.evaluation.benchmarks.gqa import GQA
+from evaluators.mllm.benchmarks.gqa import GQA
 
 
 def test_gqa_layout_is_read_by_the_gqa_benchmark_with_generator_answers(tmp_path):

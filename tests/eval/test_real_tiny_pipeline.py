@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "mllm" / "evaluation"))
+sys.path.insert(0, str(REPO / "tests" / "evaluators" / "mllm"))
 from official_layouts import write_pope  # noqa: E402
 
 

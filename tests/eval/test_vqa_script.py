@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mllm.evaluation.benchmarks import LayoutError
-from mllm.evaluation.pipeline_answerer import PipelineAnswerer
+from evaluators.mllm.benchmarks import LayoutError
+from evaluators.mllm.pipeline_answerer import PipelineAnswerer
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mllm.training.metrics import read_metrics
+from trainers.mllm.metrics import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 DEEPSPEED = Path(sys.executable).parent / "deepspeed"

@@ -40,9 +40,9 @@ def _metrics(folder: Path):
 
 def test_demo_run_learns_and_exports(tmp_path):
     from unitok import UniTok
-    from unitok.training.config import DataConfig
-    from unitok.training.preview import heldout_images, reconstruct
-    from unitok.evaluation.metrics import psnr
+    from trainers.tokenizer.config import DataConfig
+    from trainers.tokenizer.preview import heldout_images, reconstruct
+    from evaluators.tokenizer.metrics import psnr
 
     out = tmp_path / "run"
     _run(["--output-dir", str(out), "--steps", "24", "--ckpt-every", "12", "--grid-every", "12", *SMALL[:-2]])
