@@ -35,18 +35,18 @@ class DepthHead(nn.Module):
                                        for _ in range(config.num_codebooks - 1))
         self.rotary_emb = LlamaRotaryEmbedding(config)
 
-    def forward(self, inputs: torch.Tensor, past_key_values: Optional[DynamicCache] = None) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, cache: Optional[DynamicCache] = None) -> torch.Tensor:
         """(N, T, hidden) depth inputs -> (N, T, hidden) final-norm states. With a cache, the
         inputs continue the cached sequence (positions follow the cached length)."""
-        start = past_key_values.get_seq_length() if past_key_values is not None else 0
+        start = cache.get_seq_length() if cache is not None else 0
         position_ids = torch.arange(start, start + inputs.shape[1], device=inputs.device).unsqueeze(0)
         mask = create_causal_mask(config=self.config, inputs_embeds=inputs, attention_mask=None,
-                                  past_key_values=past_key_values, position_ids=position_ids)
+                                  cache=cache, position_ids=position_ids)
         position_embeddings = self.rotary_emb(inputs, position_ids=position_ids)
         hidden = inputs
         for layer in self.layers:
-            hidden = layer(hidden, attention_mask=mask, position_ids=position_ids, past_key_values=past_key_values,
-                           use_cache=past_key_values is not None, position_embeddings=position_embeddings)
+            hidden = layer(hidden, attention_mask=mask, position_ids=position_ids, cache=cache,
+                           use_cache=cache is not None, position_embeddings=position_embeddings)
         return self.norm(hidden)
 
     def code_embeddings(self, codes: torch.Tensor) -> torch.Tensor:
@@ -77,7 +77,7 @@ class DepthHead(nn.Module):
         prefix = inputs
         chosen = []
         for step in range(self.num_codebooks):
-            states = self(inputs, past_key_values=cache) if use_cache else self(prefix)
+            states = self(inputs, cache=cache) if use_cache else self(prefix)
             code = pick(step, self.linear_head(states[:, -1]))
             chosen.append(code)
             if step < self.num_codebooks - 1:

@@ -86,7 +86,7 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
     cache = DynamicCache()
     position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
     out = model.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      past_key_values=cache, use_cache=True)
+                      cache=cache, use_cache=True)
     projection_cache: list = []
     columns = []
     for t in tqdm(range(num_positions), desc="image positions", disable=not progress):
@@ -103,5 +103,5 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
         attention_mask = F.pad(attention_mask, (0, 1), value=1)
         position_ids = position_ids[:, -1:] + 1
         out = model.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-                          past_key_values=cache, use_cache=True)
+                          cache=cache, use_cache=True)
     return torch.stack(columns, dim=-1)

@@ -87,7 +87,7 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
 
     # ---------------------------------------------------------------- training forward
     def forward(self, input_ids: Optional[torch.LongTensor] = None, attention_mask: Optional[torch.Tensor] = None,
-                position_ids: Optional[torch.LongTensor] = None, past_key_values=None,
+                position_ids: Optional[torch.LongTensor] = None, cache=None,
                 inputs_embeds: Optional[torch.Tensor] = None, labels: Optional[torch.LongTensor] = None,
                 use_cache: Optional[bool] = None, image_codes: ImageCodes = None, logits_to_keep: int = 0,
                 **kwargs) -> UniTokMLLMOutput:
@@ -105,7 +105,7 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
         targets: List[ImageTarget] = []
         spliced_labels, embedder_dummy = None, None
         if self.has_images(input_ids, image_codes):
-            if past_key_values is not None and past_key_values.get_seq_length() > 0:
+            if cache is not None and cache.get_seq_length() > 0:
                 raise ValueError("images can only be spliced into a fresh prompt, not after cached tokens")
             spliced = self.splice(input_ids, image_codes, attention_mask, position_ids, labels, pad_side="right")
             input_ids, inputs_embeds = None, spliced.inputs_embeds
@@ -121,11 +121,11 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
             # position_ids that restart per packed sample when no attention_mask is given.
             use_cache = False
         seq_len = (inputs_embeds if input_ids is None else input_ids).shape[1]
-        past_len = past_key_values.get_seq_length() if past_key_values is not None else 0
+        past_len = cache.get_seq_length() if cache is not None else 0
         self.check_positions(past_len + seq_len, position_ids)
 
         outputs = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
+                             cache=cache, inputs_embeds=inputs_embeds, use_cache=use_cache,
                              **kwargs)
         hidden = outputs.last_hidden_state
         keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) and logits_to_keep > 0 else slice(None)
@@ -142,7 +142,7 @@ class UniTokMLLMForCausalLM(LlamaForCausalLM):
                 text = text + embedder_dummy
             parts = combine(text, num_text, ce, z, num_image)
         return UniTokMLLMOutput(loss=parts.loss if parts is not None else None, logits=logits,
-                                past_key_values=outputs.past_key_values, hidden_states=outputs.hidden_states,
+                                cache=outputs.cache, hidden_states=outputs.hidden_states,
                                 attentions=outputs.attentions, last_hidden_state=hidden, loss_parts=parts,
                                 image_logits=image_logits, spliced_labels=spliced_labels)
 
