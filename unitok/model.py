@@ -59,6 +59,10 @@ class UniTok(PreTrainedModel):
     config_class = UniTokConfig
     main_input_name = "pixel_values"
     supports_gradient_checkpointing = True
+    # The code path (projections into and out of code space, the codebooks) stays fp32 in every
+    # precision, as in the official mixed-precision training; nearest-code search in bf16 would
+    # pick different codes.
+    _keep_in_fp32_modules_strict = ["quant_proj", "post_quant_proj", "quantizer"]
 
     def __init__(self, config: UniTokConfig):
         super().__init__(config)
@@ -109,17 +113,37 @@ class UniTok(PreTrainedModel):
         self._set_gradient_checkpointing(False)
 
     # ----------------------------------------------------------------------------- loading
+    def cast(self, dtype: torch.dtype) -> "UniTok":
+        """Encoder, decoder and CLIP towers in `dtype`; the code path stays fp32 (see above)."""
+        for name, child in self.named_children():
+            child.to(torch.float32 if name in self._keep_in_fp32_modules_strict else dtype)
+        for param in self.parameters(recurse=False):
+            param.data = param.data.to(dtype)
+        return self
+
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs) -> "UniTok":
-        """A folder written by `save_pretrained`, or an official release `.pth` file."""
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, device=None, **kwargs) -> "UniTok":
+        """A folder written by `save_pretrained`, or an official release `.pth` file.
+        `dtype=` and `device=` (a torch device or a --device string, see unitok.devices) place the
+        weights as they load; the code path stays fp32 whatever the dtype."""
+        from .devices import resolve_device, resolve_dtype
+
         path = os.fspath(pretrained_model_name_or_path)
+        device = resolve_device(device) if device is not None else None
         if os.path.isfile(path):
-            return load_official_checkpoint(path, model_class=cls)
+            model = load_official_checkpoint(path, model_class=cls)
+            if kwargs.get("dtype") is not None:
+                model.cast(resolve_dtype(kwargs["dtype"], device))
+            return model.to(device) if device is not None else model
         if not os.path.isdir(path):
             raise MissingCheckpointError(f"no UniTok checkpoint at {path!r}: expected a folder with config.json and "
                                     "model.safetensors, or an official .pth file")
         if not os.path.isfile(os.path.join(path, "config.json")):
             raise MissingCheckpointError(f"{path!r} has no config.json: not a UniTok folder written by save_pretrained")
+        if kwargs.get("dtype") is not None:
+            kwargs["dtype"] = resolve_dtype(kwargs["dtype"], device)
+        if device is not None:
+            kwargs.setdefault("device_map", {"": device})
         return super().from_pretrained(path, *args, **kwargs)
 
     # ----------------------------------------------------------------------------- pieces

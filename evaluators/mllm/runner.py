@@ -85,6 +85,7 @@ def run_benchmark(benchmark: Benchmark, data_dir: Path, output_dir: Path, answer
                     len(ranks.shard(questions)) - len(todo))
     started = time.time()
     _answer_shard(benchmark, todo, answerer, settings, ranks, output_dir)
+    answer_seconds = time.time() - started
     if not ranks.is_main:
         return None
 
@@ -113,6 +114,9 @@ def run_benchmark(benchmark: Benchmark, data_dir: Path, output_dir: Path, answer
         "code_version": code_version(),
         "outputs": {"predictions": str(merged), "submissions": [str(p) for p in submissions]},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rank0_seconds": time.time() - started,
+        # answering only (no waiting for other ranks); 0 questions when everything was resumed
+        "rank0_throughput": {"questions": len(todo), "seconds": answer_seconds,
+                             "questions_per_s": len(todo) / answer_seconds if todo else None},
     }
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return summary

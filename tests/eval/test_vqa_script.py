@@ -23,8 +23,8 @@ class EchoPipeline:
     """Stands in for UnifiedPipeline: answers 'yes' about the sky, 'no' otherwise."""
     preprocessing_description = "echo preprocessing"
 
-    def chat(self, image, question, max_new_tokens):
-        return "yes" if "sky" in question else "no"
+    def chat_batch(self, images, questions, max_new_tokens):
+        return ["yes" if "sky" in question else "no" for question in questions]
 
 
 def test_help_names_the_files_of_every_benchmark(capsys):
@@ -48,8 +48,8 @@ def test_main_runs_a_benchmark_and_records_settings(tmp_path, monkeypatch, capsy
     script = load_script()
     seen = {}
 
-    def fake_loader(model, unitok, tokenizer):
-        seen.update(model=model, unitok=unitok, tokenizer=tokenizer)
+    def fake_loader(model, unitok, tokenizer, **runtime):
+        seen.update(model=model, unitok=unitok, tokenizer=tokenizer, **runtime)
         return PipelineAnswerer(EchoPipeline())
 
     monkeypatch.setattr(script, "load_pipeline_answerer", fake_loader)
@@ -57,7 +57,8 @@ def test_main_runs_a_benchmark_and_records_settings(tmp_path, monkeypatch, capsy
                         "--output", str(tmp_path / "out"), "--batch-size", "2"]) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["scores"]["accuracy"] == 50.0
-    assert seen == {"model": "m/", "unitok": "u.pth", "tokenizer": None}
+    assert seen == {"model": "m/", "unitok": "u.pth", "tokenizer": None, "device": "auto", "dtype": "auto",
+                    "attn_implementation": "sdpa"}
     assert summary["settings"]["model"] == "m/" and "USER: <image>\n{prompt} ASSISTANT:" in summary["settings"]["prompt_template"]
     assert summary["settings"]["decoding"]["strategy"] == "greedy"
     assert summary["settings"]["preprocessing"] == "echo preprocessing"
