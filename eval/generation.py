@@ -20,7 +20,8 @@ from evaluators.mllm.generation.geneval import geneval_jobs  # noqa: E402
 from evaluators.mllm.generation.mjhq import mjhq_jobs  # noqa: E402
 from evaluators.mllm.generation.runner import generate_benchmark  # noqa: E402
 from evaluators.mllm.generation.sampling import PipelineGenerator, SamplingSettings  # noqa: E402
-from evaluators.mllm.pipeline_loading import load_unified_pipeline  # noqa: E402
+from evaluators.mllm.pipeline_loading import load_unified_pipeline, runtime_description  # noqa: E402
+from unitok.devices import add_device_arguments  # noqa: E402
 
 LAYOUTS = """prompt files and outputs:
   geneval: --prompts evaluation_metadata.jsonl -> <output>/<index:05d>/metadata.jsonl + samples/<k:04d>.png
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--feature-net", type=Path, default=None, help="feature network: torch.export .pt2 or TorchScript file")
     parser.add_argument("--feature-name", default=None, help="label of the distance: FD-<name>")
     parser.add_argument("--feature-size", type=int, default=224, help="input side of the feature network")
+    add_device_arguments(parser)
     return parser
 
 
@@ -79,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         jobs = read_jobs(args)
         settings = SamplingSettings(args.cfg_scale, args.temperature, args.top_k, args.top_p, args.seed,
                                     args.num_positions)
-        generator = PipelineGenerator(load_unified_pipeline(args.model, args.unitok, args.tokenizer))
-        generate_benchmark(args.bench, jobs, args.output, generator, settings, args.batch_size,
+        pipeline = load_unified_pipeline(args.model, args.unitok, args.tokenizer, device=args.device,
+                                         dtype=args.dtype, attn_implementation=args.attn_implementation)
+        generate_benchmark(args.bench, jobs, args.output, PipelineGenerator(pipeline), settings, args.batch_size,
                            prompts_file=args.prompts,
-                           recorded={"model": args.model, "unitok": args.unitok, "tokenizer": args.tokenizer})
+                           recorded={"model": args.model, "unitok": args.unitok, "tokenizer": args.tokenizer,
+                                     **runtime_description(pipeline)})
     if args.fid_ref is not None:
         net = FeatureNet.from_file(args.feature_net, args.feature_name, args.feature_size)
         result = folder_frechet_distance(args.output, args.fid_ref, net)

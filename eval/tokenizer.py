@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from evaluators.tokenizer.runner import EvalConfig, evaluate  # noqa: E402
+from unitok.devices import add_device_arguments  # noqa: E402
 
 
 def main(argv=None):
@@ -30,10 +31,11 @@ def main(argv=None):
     p.add_argument("--templates", help="text file, one prompt template with {} per line")
     p.add_argument("--classnames", help="JSON list of class names, in sorted sub-folder order")
     p.add_argument("--no-reconstructions", action="store_true")
+    add_device_arguments(p, default_dtype="float32", attention=False)
     a = p.parse_args(argv)
     cfg = EvalConfig(model=a.model, data=a.data, output=a.output, image_size=a.image_size, batch_size=a.batch_size,
                      max_images=a.max_images, feature_net=a.feature_net, lpips_weights=a.lpips_weights,
-                     save_reconstructions=not a.no_reconstructions)
+                     save_reconstructions=not a.no_reconstructions, device=a.device, dtype=a.dtype)
     if a.templates:
         cfg.templates = [t.strip() for t in open(a.templates) if t.strip()]
     if a.classnames:

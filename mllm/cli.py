@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from unitok.devices import add_device_arguments
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unitok-mllm", description=__doc__.splitlines()[0])
@@ -18,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--model", required=True, help="MLLM folder (ours or the official release)")
         p.add_argument("--unitok", required=True, help="UniTok folder or official .pth")
         p.add_argument("--tokenizer", default=None, help="text tokenizer folder (default: --model)")
+        add_device_arguments(p)
     gen = sub.choices["generate"]
     gen.add_argument("--prompt", action="append", required=True, help="repeat for several images")
     gen.add_argument("--out", required=True, help="PNG path of the image grid")
@@ -28,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--positions", type=int, default=None, help="image positions (a square; default 256)")
     gen.add_argument("--save-codes", default=None, help="optional .pt path for the generated codes")
+    gen.add_argument("--batch-size", type=int, default=8, help="prompts generated together")
     chat = sub.choices["chat"]
     chat.add_argument("--image", default=None)
     chat.add_argument("--question", required=True)
@@ -41,16 +45,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from .pipeline import UnifiedPipeline, image_grid
 
-    pipe = UnifiedPipeline.from_pretrained(args.model, unitok_path=args.unitok, tokenizer_path=args.tokenizer)
+    pipe = UnifiedPipeline.from_pretrained(args.model, unitok_path=args.unitok, tokenizer_path=args.tokenizer,
+                                           device=args.device, dtype=args.dtype,
+                                           attn_implementation=args.attn_implementation)
     if args.command == "chat":
         print(pipe.chat(args.image, args.question, max_new_tokens=args.max_new_tokens))
         return 0
     images, codes = pipe.generate_images(args.prompt, cfg_scale=args.cfg_scale, temperature=args.temperature,
                                          top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                                         num_positions=args.positions)
+                                         num_positions=args.positions, batch_size=args.batch_size)
     image_grid(images).save(args.out, format="PNG")
     if args.save_codes:
-        torch.save(codes, args.save_codes)
+        torch.save(codes.cpu(), args.save_codes)
     print(f"wrote {len(images)} image(s) to {args.out}")
     return 0
 

@@ -20,6 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
+from .devices import resolve_device, resolve_dtype
 from .model import UniTok
 from .processing import UniTokImageProcessor
 
@@ -38,18 +39,14 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def load_model(path: str, device: str) -> UniTok:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CliError(f"--device {device} requested but CUDA is not available; use --device cpu")
+def load_model(path: str, device: str, dtype: str = "float32") -> UniTok:
+    """UniTok on --device in --dtype (its code path stays fp32, see UniTok.cast)."""
     try:
-        model = UniTok.from_pretrained(path)
-    except (OSError, ValueError) as error:  # missing path, not a UniTok folder, unknown .pth layout
+        resolved = resolve_device(device)
+        model = UniTok.from_pretrained(path, device=resolved, dtype=resolve_dtype(dtype, resolved))
+    except (OSError, ValueError) as error:  # missing path, not a UniTok folder, unknown .pth layout, no CUDA
         raise CliError(str(error)) from error
-    return model.to(device).eval()
+    return model.eval()
 
 
 def make_processor(model, size: int | None) -> UniTokImageProcessor:
@@ -90,7 +87,7 @@ def read_batches(files: Sequence[Path], processor: UniTokImageProcessor, batch_s
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.dtype)
     processor = make_processor(model, args.size)
     try:
         pixels = processor(Path(args.input))
@@ -98,7 +95,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read image {args.input}: {error}") from error
     # Through the discrete codes, i.e. exactly what a downstream model would see.
     with torch.inference_mode():
-        codes = model.img_to_idx(pixels.to(args.device))
+        codes = model.img_to_idx(pixels.to(model.device))
         reconstruction = model.idx_to_img(codes)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -109,14 +106,14 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     files = list_images(Path(args.input))
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.dtype)
     processor = make_processor(model, args.size)
     skipped: list[str] = []
     names: list[str] = []
     chunks: list[torch.Tensor] = []
     with torch.inference_mode():
         for batch_files, pixels in read_batches(files, processor, args.batch_size, skipped):
-            chunks.append(model.img_to_idx(pixels.to(args.device)).cpu())
+            chunks.append(model.img_to_idx(pixels.to(model.device)).cpu())
             names.extend(p.name for p in batch_files)
     if skipped:
         _log(f"{len(skipped)} of {len(files)} file(s) skipped as unreadable")
@@ -161,14 +158,14 @@ def output_names(names: Sequence[str]) -> list[str]:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     codes, names = read_codes(Path(args.codes))
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.dtype)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = output_names(names)
     with torch.inference_mode():
         for start in tqdm(range(0, codes.shape[0], args.batch_size), desc="decode", unit="batch",
                           disable=codes.shape[0] <= args.batch_size, file=sys.stderr):
-            batch = codes[start:start + args.batch_size].to(args.device)
+            batch = codes[start:start + args.batch_size].to(model.device)
             try:
                 images = model.idx_to_img(batch)
             except ValueError as error:
@@ -192,7 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_common(sub: argparse.ArgumentParser, batched: bool, sized: bool) -> None:
         sub.add_argument("--model", required=True, help="save_pretrained folder or official .pth file")
-        sub.add_argument("--device", default=default_device(), help="torch device (default: cuda if available)")
+        sub.add_argument("--device", default="auto",
+                         help="cpu, cuda, cuda:N or auto (default: cuda:LOCAL_RANK if available, else cpu)")
+        sub.add_argument("--dtype", default="float32", help="float32, bfloat16, float16 or auto (bf16 on a GPU "
+                         "that supports it); the quantizer and its projections always run in float32")
         if batched:
             sub.add_argument("--batch-size", type=positive_int, default=8, help="images per forward (default 8)")
         if sized:

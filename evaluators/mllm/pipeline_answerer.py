@@ -24,7 +24,7 @@ class PipelineAnswerer:
         return self.pipeline.chat_batch(images, prompts, max_new_tokens=max_new_tokens)
 
     def recorded_settings(self, model: str, unitok: str | None, tokenizer: str | None) -> dict[str, Any]:
-        runtime = runtime_description(self.pipeline) if hasattr(self.pipeline, "model") else {}
+        runtime = runtime_description(self.pipeline)
         return {"model": model, "unitok": unitok, "tokenizer": tokenizer, "prompt_template": PROMPT_TEMPLATE,
                 "preprocessing": self.pipeline.preprocessing_description, "decoding": DECODING, **runtime}
 

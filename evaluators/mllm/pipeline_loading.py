@@ -23,8 +23,10 @@ def load_unified_pipeline(model: str, unitok: str | None = None, tokenizer: str 
 
 
 def runtime_description(pipeline: Any) -> dict[str, str]:
-    """Where and how the pipeline runs, for the summaries."""
-    model = pipeline.model
+    """Where and how the pipeline runs, for the summaries (empty for stand-ins without a model)."""
+    model = getattr(pipeline, "model", None)
+    if model is None:
+        return {}
     return {"device": str(pipeline.device), "dtype": str(model.dtype).replace("torch.", ""),
             "attn_implementation": str(model.config._attn_implementation),
             "unitok_dtype": str(pipeline.unitok.dtype).replace("torch.", "")}

@@ -36,6 +36,8 @@ class EvalConfig:
     templates: List[str] = field(default_factory=lambda: list(DEFAULT_TEMPLATES))
     classnames: Optional[List[str]] = None    # default: sub-folder names with '_' -> ' '
     save_reconstructions: bool = True
+    device: str = "auto"                      # where UniTok runs (see unitok.devices); metrics run on the CPU
+    dtype: str = "float32"                    # UniTok trunk precision; its code path stays fp32
 
 
 def _feature_net(cfg: EvalConfig):
@@ -50,7 +52,7 @@ def evaluate(cfg: EvalConfig) -> Dict:
     from unitok import UniTok
     from unitok.processing import tensor_to_pil
     start = time.time()
-    model = UniTok.from_pretrained(cfg.model).eval()
+    model = UniTok.from_pretrained(cfg.model, device=cfg.device, dtype=cfg.dtype).eval()
     size = cfg.image_size or model.config.img_size
     data = scan_folder(cfg.data, cfg.max_images)
     out = Path(cfg.output)
@@ -70,7 +72,7 @@ def evaluate(cfg: EvalConfig) -> Dict:
     with torch.no_grad():
         for images, lab in tqdm(load_batches(data, size, cfg.batch_size), desc="eval",
                                 total=-(-len(data.paths) // cfg.batch_size)):
-            codes = model.img_to_idx(images)
+            codes = model.img_to_idx(images.to(model.device))
             counter.update(codes)
             rec = model.idx_to_img(codes).float().cpu()
             sums["psnr"].append(psnr(rec, images))
@@ -110,6 +112,7 @@ def evaluate(cfg: EvalConfig) -> Dict:
                                 "num_classes": len(classnames), "classnames": classnames}
     metrics["codebooks"] = counter.summary()
     summary = {"settings": {**dataclasses.asdict(cfg), "image_size": size, "feature_net_path": feat_path,
+                            "resolved_device": str(model.device), "resolved_dtype": str(model.dtype),
                             "feature_net": feat_name if feat_net is not None else None,
                             "model_config": model.config.to_diff_dict()},
                "metrics": metrics, "elapsed_s": round(time.time() - start, 2)}

@@ -31,7 +31,7 @@ def test_mjhq_generation_records_sampling_settings(tmp_path, monkeypatch):
                                    "b": {"category": "food", "prompt": "a pie"},
                                    "c": {"category": "food", "prompt": "a cake"}}))
     script, pipeline = load_script(), FakePipeline()
-    monkeypatch.setattr(script, "load_unified_pipeline", lambda model, unitok, tokenizer: pipeline)
+    monkeypatch.setattr(script, "load_unified_pipeline", lambda model, unitok, tokenizer, **runtime: pipeline)
     out = tmp_path / "out"
     assert script.main(["--bench", "mjhq", "--model", "m", "--unitok", "u", "--prompts", str(prompts),
                         "--output", str(out), "--cfg-scale", "5", "--top-k", "2048", "--top-p", "0.96",

@@ -174,3 +174,16 @@ def test_encode_with_official_checkpoint_reproduces_golden_codes(golden_dir, tmp
     decisive = margin[[order.index(name) for name in names]] >= 1e-4  # near-ties may flip legitimately
     assert codes.shape == expected.shape == (4, 8, 256)
     assert torch.equal(codes.long()[decisive], expected[decisive])
+
+
+def test_bf16_encode_and_device_errors(model, model_dir, image_folder, tmp_path, capsys):
+    out16, out32 = tmp_path / "c16.safetensors", tmp_path / "c32.safetensors"
+    for out, dtype in ((out16, "bfloat16"), (out32, "float32")):
+        assert main(["encode", str(image_folder / "astronaut.png"), "--model", str(model_dir), "--out", str(out),
+                     "--size", str(SIZE), "--device", "auto", "--dtype", dtype]) == 0
+    codes16, codes32 = read_codes(out16)[0], read_codes(out32)[0]
+    assert codes16.shape == codes32.shape and (codes16 == codes32).float().mean() > 0.8
+    if not torch.cuda.is_available():
+        assert main(["encode", str(image_folder), "--model", str(model_dir), "--out", str(out16),
+                     "--device", "cuda:0"]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
