@@ -45,6 +45,9 @@ class UniTokMLLMModel(LlamaModel):
 class UniTokMLLMForCausalLM(LlamaForCausalLM):
     config_class = UniTokMLLMConfig
     _no_split_modules = ["LlamaDecoderLayer", "ImageCodeEmbedder"]
+    # The LLM's linear layers (LoRA targets); anchored on model.layers, so the depth head's own
+    # Llama layers do not match.
+    llm_linear_pattern = r"^model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)$"
 
     def __init__(self, config: UniTokMLLMConfig):
         LlamaPreTrainedModel.__init__(self, config)  # skip LlamaForCausalLM's plain LlamaModel

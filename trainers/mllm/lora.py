@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-LLM_LINEARS = r"^model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)$"
+from mllm.model import UniTokMLLMForCausalLM
+
+LLM_LINEARS = UniTokMLLMForCausalLM.llm_linear_pattern
 
 
 def lora_config(r: int, alpha: int, dropout: float):
