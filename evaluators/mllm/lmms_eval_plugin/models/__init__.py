@@ -1,3 +1,3 @@
-"""Model table read by lmms-eval's plugin loader (see the package docstring)."""
+"""Model table for lmms-eval's deprecated LMMS_EVAL_PLUGINS route (the entry point is preferred)."""
 
 AVAILABLE_MODELS = {"unitok_mllm": "UniTokMLLM"}
