@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--batch-size must be at least 1")
     answerer = load_pipeline_answerer(args.model, args.unitok, args.tokenizer, device=args.device, dtype=args.dtype,
                                       attn_implementation=args.attn_implementation)
+    runtime = answerer.recorded_settings(args.model, args.unitok, args.tokenizer)
+    logging.getLogger("eval.vqa").info("rank %s: model on %s (%s, %s)", os.environ.get("RANK", "0"),
+                                       runtime.get("device"), runtime.get("dtype"), runtime.get("attn_implementation"))
     settings = RunSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                            limit=args.limit, merge_timeout_s=args.merge_timeout,
                            recorded=answerer.recorded_settings(args.model, args.unitok, args.tokenizer))
