@@ -29,6 +29,7 @@ from data_recipes.loaders import RawSample, iter_source
 from data_recipes.recipe import Recipe, Source, load_recipe
 from data_recipes.shards import iter_rejects, shard_name, shard_stats, write_shard
 from mllm.constants import IMAGE_PLACEHOLDER
+from unitok.devices import add_device_arguments
 
 IMAGE_SAMPLE_TYPES = ("t2i", "i2t", "image_caption")
 
@@ -104,7 +105,8 @@ class ShardEncoder:
 
     @torch.no_grad()
     def _encode(self, pixels: list[torch.Tensor]) -> np.ndarray:
-        batches = [self.model.img_to_idx(torch.stack(pixels[i:i + self.config.batch_size])).cpu().numpy()
+        device = getattr(self.model, "device", None)   # where the tokenizer runs (--device)
+        batches = [self.model.img_to_idx(torch.stack(pixels[i:i + self.config.batch_size]).to(device)).cpu().numpy()
                    for i in range(0, len(pixels), self.config.batch_size)]
         return np.concatenate(batches) if batches else np.zeros((0, 0, 0), dtype=np.int64)
 
@@ -184,11 +186,13 @@ def pretokenize(recipe: Recipe, model: CodeModel, processor, config: Pretokenize
         encoder.close()
 
 
-def load_unitok(path: str):
+def load_unitok(path: str, device: str = "cpu", dtype: str = "float32"):
+    """device: see unitok.devices (the CLI default auto: cuda:LOCAL_RANK when CUDA is present). float32 keeps
+    the codes bit-identical to the tokenizer's reference; bfloat16 changes a few percent of them."""
     from unitok import UniTok
     from unitok.processing import UniTokImageProcessor
 
-    model = UniTok.from_pretrained(path).eval()
+    model = UniTok.from_pretrained(path, device=device, dtype=dtype).eval()
     return model, UniTokImageProcessor.from_config(model.config)
 
 
@@ -202,6 +206,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--workers", type=int, default=0, help="image decoding processes (0: in-process)")
     parser.add_argument("--shard-size", type=int, default=1000, help="rows per shard")
     parser.add_argument("--sources", nargs="*", default=None, help="only these recipe sources")
+    add_device_arguments(parser, default_dtype="float32", attention=False)
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe)   # validated before the model is loaded
     if args.sources:
@@ -209,7 +214,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     config = PretokenizeConfig(out=args.out, batch_size=args.batch_size, workers=args.workers,
                                shard_size=args.shard_size, max_samples=args.max_samples,
                                rank=int(os.environ.get("RANK", 0)), world_size=int(os.environ.get("WORLD_SIZE", 1)))
-    model, processor = load_unitok(args.unitok)
+    model, processor = load_unitok(args.unitok, args.device, args.dtype)
     result = pretokenize(recipe, model, processor, config)
     print(json.dumps({"rank": config.rank, "sources": result}))
 

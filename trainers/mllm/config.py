@@ -57,6 +57,7 @@ class TrainConfig:
     deepspeed_config: Optional[str] = None   # explicit DeepSpeed JSON (overrides --zero)
     gradient_checkpointing: bool = False
     bf16: Optional[bool] = None              # None: bf16 on GPU, fp32 on CPU
+    attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2 (packed rows: varlen kernel)
     peak_tflops: Optional[float] = None      # for MFU; None: measured matmul peak on CPU, table on GPU
     # ---- outputs
     out: str = "outputs/pretrain_demo"

@@ -94,6 +94,17 @@ class StepBatches:
         return int(state["next_optimizer_step"])
 
 
+def packed_rows_as_one(batch: dict) -> dict:
+    """A packed micro-batch as a single row with no attention mask, for flash-attention's varlen
+    kernel: transformers cuts the row where position_ids restart (it needs one row for that), the
+    boundaries the collator's cu_seqlens give. Labels stay aligned: the first label of every packed
+    sample and all padding labels are ignored, so no target crosses a row or sample boundary."""
+    flat = {k: v for k, v in batch.items() if k not in ("attention_mask", "cu_seqlens")}
+    for key in ("input_ids", "labels", "position_ids"):
+        flat[key] = batch[key].reshape(1, -1)
+    return flat
+
+
 def to_device(batch: dict, device: torch.device) -> dict:
     return {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
 

@@ -41,6 +41,15 @@ def gather_state_dict(module: torch.nn.Module, rank: int) -> Optional[dict]:
     return state if rank == 0 else None
 
 
+def trained_dtype(state: dict) -> torch.dtype:
+    """The floating dtype holding most of the weights."""
+    counts: dict = {}
+    for tensor in state.values():
+        if tensor.is_floating_point():
+            counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel()
+    return max(counts, key=counts.get) if counts else torch.float32
+
+
 def export(module: torch.nn.Module, config, out_dir: str | Path, tokenizer, unitok_path: str, rank: int,
            lora: Optional[dict] = None, info: Optional[dict] = None) -> Optional[Path]:
     """Collective. `module` is the engine's module (maybe a PeftModel); `lora` = dict(r, alpha,
@@ -54,12 +63,15 @@ def export(module: torch.nn.Module, config, out_dir: str | Path, tokenizer, unit
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    model = UniTokMLLMForCausalLM(config)
+    # Saved in the precision it trained in (bf16 runs give bf16 folders, like the release), so
+    # loading in that dtype maps the file instead of converting it.
+    dtype = trained_dtype(state)
+    model = UniTokMLLMForCausalLM(config).to(dtype)
     if lora:
         from .lora import merge_state_dict
         state, peft_model = merge_state_dict(model, state, **lora)
         peft_model.save_pretrained(str(out_dir / "adapter"))
-        model = UniTokMLLMForCausalLM(config)
+        model = UniTokMLLMForCausalLM(config).to(dtype)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if "rotary_emb" not in m]
     if missing or unexpected:

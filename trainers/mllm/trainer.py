@@ -11,10 +11,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from unitok.devices import resolve_attn_implementation
+
 from . import checkpoint
 from .build import Trainable, count_parameters, load_mllm, new_mllm, set_trainable
 from .config import TrainConfig
-from .data import StepBatches, ensure_pretokenized, to_device
+from .data import StepBatches, ensure_pretokenized, packed_rows_as_one, to_device
 from .engine import build_engine, current_lr, deepspeed_config, init_distributed, use_bf16
 from .export import export
 from .metrics import FlopCounter, MetricsLogger, device_peak
@@ -38,7 +40,7 @@ def ensure_unitok(cfg: TrainConfig, rank: int) -> None:
     dist.barrier()
 
 
-def build_model(cfg: TrainConfig, tokenizer, rank: int):
+def build_model(cfg: TrainConfig, tokenizer, rank: int, attn_implementation: str = "sdpa"):
     from data_recipes.recipe import load_recipe
     from unitok import UniTok
 
@@ -50,6 +52,7 @@ def build_model(cfg: TrainConfig, tokenizer, rank: int):
                          cfg.llm_path, cfg.seed)
     if len(tokenizer) > model.config.vocab_size:
         raise ValueError(f"text tokenizer has {len(tokenizer)} tokens but the model only {model.config.vocab_size}")
+    model.set_attn_implementation(attn_implementation)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
@@ -107,8 +110,9 @@ def train(cfg: TrainConfig) -> None:
     ensure_pretokenized(cfg, rank)
     batches = StepBatches(cfg, tokenizer, rank, world)
 
-    model = build_model(cfg, tokenizer, rank)
     bf16 = use_bf16(cfg.bf16)
+    attn = resolve_attn_implementation(cfg.attn_implementation, device, torch.bfloat16 if bf16 else torch.float32)
+    model = build_model(cfg, tokenizer, rank, attn)
     accumulation = cfg.grad_accumulation(world)
     ds_config = deepspeed_config(str(cfg.deepspeed_json()), cfg.micro_batch, accumulation, world, cfg.grad_clip, bf16)
     flops = FlopCounter(model)
@@ -117,7 +121,7 @@ def train(cfg: TrainConfig) -> None:
                                         cfg.min_lr_ratio)
     if rank == 0:
         print(f"[setup] params {total_params / 1e6:.2f}M, trainable {trainable_params / 1e6:.2f}M; "
-              f"ZeRO-{engine.zero_optimization_stage()} from {cfg.deepspeed_json()}; bf16={bf16}; "
+              f"ZeRO-{engine.zero_optimization_stage()} from {cfg.deepspeed_json()}; bf16={bf16}; attention {attn}; "
               f"global batch {cfg.global_batch} = {cfg.micro_batch} x {accumulation} x {world}", flush=True)
 
     start = 0
@@ -140,7 +144,9 @@ def train(cfg: TrainConfig) -> None:
         for micro in range(accumulation):
             batch = batches.micro_batch(step, micro)
             lengths, image_pos, generated, _ = _batch_counts(batch, image_len)
-            batch.pop("cu_seqlens", None)  # for varlen kernels; the SDPA path uses the 4-D mask
+            if attn == "flash_attention_2" and "cu_seqlens" in batch:
+                batch = packed_rows_as_one(batch)   # the varlen kernel instead of the 4-D mask
+            batch.pop("cu_seqlens", None)
             batch = add_masked_image(batch, num_codebooks, image_len)
             outputs = engine(**to_device(batch, device))
             engine.backward(outputs.loss)
