@@ -33,7 +33,8 @@ class ProjectionAttention(nn.Module):
     def qkv_heads(self, x: torch.Tensor):
         """(B, N, in_dim) -> q, k, v of shape (B, heads, N, head_dim)."""
         b, n, _ = x.shape
-        bias = torch.cat((self.q_bias, self.zero_k_bias, self.v_bias))
+        # the buffer follows the parameters (DeepSpeed casts parameters only)
+        bias = torch.cat((self.q_bias, self.zero_k_bias.to(self.q_bias.dtype), self.v_bias))
         qkv = F.linear(x, self.qkv.weight, bias)
         return qkv.reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
 
