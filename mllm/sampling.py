@@ -66,6 +66,7 @@ def make_code_picker(batch: int, cfg_scale: float, sampling: SamplingConfig, gen
     use_cfg = cfg_scale != 1.0
 
     def pick(step: int, logits: torch.Tensor) -> torch.Tensor:
+        logits = logits.float()   # CFG's difference of logits in bf16 would lose the small margins
         mixed = logits
         if use_cfg:
             cond, uncond = logits[:batch], logits[batch:]
