@@ -1,4 +1,4 @@
-"""Parity with the official UniTok code on the tiny golden fixture (see shared/golden/tokenizer_tiny/README.md)."""
+"""Parity with the official UniTok code on the tiny golden fixture (see tests/fixtures/tokenizer_tiny/README.md)."""
 import json
 
 import pytest
