@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing import Pool
@@ -49,6 +50,7 @@ class PretokenizeConfig:
     world_size: int = 1
     min_side: int = DEFAULT_MIN_SIDE
     max_pixels: int = DEFAULT_MAX_PIXELS
+    crash_after_shards: Optional[int] = None   # testing: SIGKILL this process once it has written this many
 
 
 def needs_image(source: Source, raw: RawSample) -> bool:
@@ -157,6 +159,8 @@ def pretokenize_source(source: Source, base: Path, encoder: ShardEncoder) -> dic
             codes, samples, rejects, stats = encoder.encode_rows(source, chunk, path.name)
             write_shard(path, codes, samples, rejects, stats)
             written += 1
+            if written == cfg.crash_after_shards:
+                os.kill(os.getpid(), signal.SIGKILL)
         bar.update(len(chunk))
         bar.set_postfix(shards_written=written, shards_resumed=done)
     bar.close()
@@ -206,6 +210,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--workers", type=int, default=0, help="image decoding processes (0: in-process)")
     parser.add_argument("--shard-size", type=int, default=1000, help="rows per shard")
     parser.add_argument("--sources", nargs="*", default=None, help="only these recipe sources")
+    parser.add_argument("--crash-after-shards", type=int, default=None, help="testing: SIGKILL after writing N shards")
     add_device_arguments(parser, default_dtype="float32", attention=False)
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe)   # validated before the model is loaded
@@ -213,7 +218,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         recipe.sources = [recipe.source(name) for name in args.sources]
     config = PretokenizeConfig(out=args.out, batch_size=args.batch_size, workers=args.workers,
                                shard_size=args.shard_size, max_samples=args.max_samples,
-                               rank=int(os.environ.get("RANK", 0)), world_size=int(os.environ.get("WORLD_SIZE", 1)))
+                               rank=int(os.environ.get("RANK", 0)), world_size=int(os.environ.get("WORLD_SIZE", 1)),
+                               crash_after_shards=args.crash_after_shards)
     model, processor = load_unitok(args.unitok, args.device, args.dtype)
     result = pretokenize(recipe, model, processor, config)
     print(json.dumps({"rank": config.rank, "sources": result}))

@@ -20,6 +20,7 @@ if [ "${1:-}" = "dev" ]; then
     .venv/bin/pip install -q -c <(printf 'torch==2.13.0\nfilelock<4\n') lmms-eval==0.7.3
     .venv/bin/pip uninstall -q -y torchvision
     .venv/bin/pip install -q 'protobuf>=7.36'
+    bash scripts/fetch_test_assets.sh .venv/bin/python
 else
     .venv/bin/pip install -q -e .
 fi

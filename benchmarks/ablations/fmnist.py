@@ -68,6 +68,9 @@ def load_idx(path: Path) -> np.ndarray:
 
 
 def load_split(data_dir: Path, split: str):
+    if not (data_dir / f"{split}-images-idx3-ubyte.gz").is_file():
+        raise SystemExit(f"Fashion-MNIST not found in {data_dir}: `apt-get install dataset-fashion-mnist` "
+                         "(installs it in /usr/share/datasets/fashion-mnist) or pass --data-dir")
     images = load_idx(data_dir / f"{split}-images-idx3-ubyte.gz")
     labels = load_idx(data_dir / f"{split}-labels-idx1-ubyte.gz")
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))

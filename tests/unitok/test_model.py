@@ -106,7 +106,17 @@ def test_linear_projection_variant_runs():
 
 
 def test_residual_quantizer_variant_runs_end_to_end():
+    torch.manual_seed(0)
     model = UniTok(UniTokConfig.from_preset("tiny", quantizer_type="residual", codebook_size=256)).eval()
-    codes = model.img_to_idx(torch.zeros(1, 3, 32, 32))
+    images = torch.rand(1, 3, 32, 32) * 2 - 1
+    codes = model.img_to_idx(images)
     assert codes.shape == (1, 8, 4)
+    # By definition each level picks the entry nearest to what the levels before it left over.
+    with torch.no_grad():
+        residual = torch.nn.functional.normalize(model.encode_latents(images)[0], dim=-1)
+        for level, chosen in zip(model.quantizer.codebooks, codes[0]):
+            table = level.codebook.weight
+            assert torch.equal(torch.cdist(residual, table).argmin(-1), chosen)
+            residual = residual - table[chosen]
+        torch.testing.assert_close(model.quantizer.idx_to_f(codes)[0], model.quantizer(model.encode_latents(images))[0][0])
     assert model.idx_to_img(codes).shape == (1, 3, 32, 32)

@@ -1,4 +1,4 @@
-"""Parity with the official UniTok code on the tiny golden fixture (see shared/golden/tokenizer_tiny/README.md)."""
+"""Parity with the official UniTok code on the tiny golden fixture (see tests/fixtures/tokenizer_tiny/README.md)."""
 import json
 
 import pytest
@@ -89,6 +89,11 @@ def test_straight_through_reconstruction_matches_official(fixture):
 
 
 def test_fixture_metadata_is_consistent(golden_dir):
+    from unitok import tokenize
     with safe_open(str(golden_dir / "tokenizer_tiny" / "expected.safetensors"), "pt") as f:
-        meta = f.metadata()
-    assert len(json.loads(meta["images"])) == 4
+        meta, tokens = f.metadata(), f.get_tensor("text_tokens")
+    images = json.loads(meta["images"])
+    assert images == ["astronaut", "coffee", "chelsea", "rocket"]
+    assert sorted(p.stem for p in (golden_dir / "tokenizer_tiny" / "inputs").glob("*.png")) == sorted(
+        images + ["astronaut_384"])
+    assert torch.equal(tokenize(json.loads(meta["captions"])), tokens)

@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     p.add_argument("--grad-ckpt", action="store_true", help="activation checkpointing")
     p.add_argument("--no-export", action="store_true")
+    p.add_argument("--crash-after-step", type=int, help="testing: SIGKILL after this step and its checkpoint")
     p.add_argument("--num-threads", type=int, help="torch CPU threads per rank")
     p.add_argument("--lpips-weights", help="LPIPS-VGG16 safetensors (python -m unitok.losses.lpips convert)")
     p.add_argument("--clip-weight", type=float, help="0 = reconstruction only")
@@ -55,7 +56,7 @@ def config_from_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
         (a.lr, o, "lr"), (a.seed, cfg, "seed"), (a.ckpt_every, cfg, "ckpt_every"), (a.keep_ckpts, cfg, "keep_ckpts"),
         (a.grid_every, cfg, "grid_every"), (a.log_every, cfg, "log_every"), (a.precision, cfg, "precision"),
         (a.num_threads, cfg, "num_threads"), (a.lpips_weights, lo, "lpips_weights"), (a.clip_weight, lo, "clip"),
-        (a.dino_weights, lo, "dino_weights"),
+        (a.dino_weights, lo, "dino_weights"), (a.crash_after_step, cfg, "crash_after_step"),
     ]:
         if value is not None:
             setattr(obj, name, value)

