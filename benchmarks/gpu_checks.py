@@ -10,7 +10,8 @@ flash-attention check reports why it is skipped):
 
     python benchmarks/gpu_checks.py [--preset cpu-small] [--model MLLM --unitok UNITOK] [--device auto]
 
-Without --model the golden tiny official-format MLLM (../shared/golden) is the evaluation model.
+Without --model the tiny official-format MLLM of the parity fixtures (tests/fixtures) is the
+evaluation model, with its tokenizer fixture.
 Prints a table and writes --json (default runs/gpu_checks.json).
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch  # noqa: E402
 from mllm import UniTokMLLMConfig, UniTokMLLMForCausalLM  # noqa: E402
 from unitok.devices import activate, flash_attention_2_usable, resolve_device, resolve_dtype  # noqa: E402
 
-GOLDEN = REPO.parent / "shared" / "golden"
+FIXTURES = REPO / "tests" / "fixtures"   # official-format tiny MLLM and UniTok, and photos
 
 
 def _sync(device):
@@ -136,9 +137,9 @@ def check_flash_attention(args, device):
 def _pipeline(args, device, dtype):
     from mllm.pipeline import UnifiedPipeline
 
-    model = args.model or str(GOLDEN / "mllm_tiny")
+    model = args.model or str(FIXTURES / "mllm_tiny")
     unitok = args.unitok or (str(Path(model) / "unitok") if args.model else
-                             str(GOLDEN / "tokenizer_tiny" / "official_ckpt.pth"))
+                             str(FIXTURES / "tokenizer_tiny" / "official_ckpt_slim.pth"))
     return UnifiedPipeline.from_pretrained(model, unitok_path=unitok, device=device, dtype=dtype)
 
 
@@ -146,7 +147,7 @@ def check_batched_evaluation(args, device, dtype):
     from PIL import Image
 
     pipeline = _pipeline(args, device, dtype)
-    folder = GOLDEN / "tokenizer_tiny" / "inputs"
+    folder = FIXTURES / "tokenizer_tiny" / "inputs"
     images = [Image.open(p).convert("RGB") for p in sorted(folder.iterdir())]
     questions = [f"What is in the image? ({i})" for i in range(args.questions)]
     rows = [images[i % len(images)] for i in range(args.questions)]
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
     p.add_argument("--micro-batch", type=int, default=4)
     p.add_argument("--seq", type=int, default=1024)
     p.add_argument("--train-steps", type=int, default=10)
-    p.add_argument("--model", default=None, help="MLLM folder for evaluation / generation (default: golden tiny)")
+    p.add_argument("--model", default=None, help="MLLM folder for evaluation / generation (default: the fixture)")
     p.add_argument("--unitok", default=None)
     p.add_argument("--questions", type=int, default=64)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])

@@ -4,7 +4,6 @@ CUDA is present, else the CPU), split the questions and rank 0 merges exactly wh
 answers."""
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ports import reserved_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_gqa(root: Path, golden_dir: Path, count: int) -> None:
@@ -45,9 +40,10 @@ def test_two_processes_with_device_auto_merge_like_one(tmp_path, golden_dir):
     common = ["--bench", "gqa", "--model", str(golden_dir / "mllm_tiny"), "--unitok",
               str(golden_dir / "tokenizer_tiny" / "official_ckpt.pth"), "--data", str(tmp_path / "gqa"),
               "--max-new-tokens", "5", "--device", "auto", "--merge-timeout", "600"]
-    logs = run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                str(free_port()), str(REPO / "eval" / "vqa.py"), *common, "--output", str(tmp_path / "two"),
-                "--batch-size", "2"], tmp_path)
+    with reserved_port() as port:
+        logs = run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                    str(port), str(REPO / "eval" / "vqa.py"), *common, "--output", str(tmp_path / "two"),
+                    "--batch-size", "2"], tmp_path)
     run([sys.executable, str(REPO / "eval" / "vqa.py"), *common, "--output", str(tmp_path / "one")], tmp_path)
 
     expected = ["cuda:0", "cuda:1"] if torch.cuda.device_count() >= 2 else (

@@ -5,25 +5,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
 from PIL import Image
+from ports import reserved_port
 from safetensors import safe_open
 
 from trainers.mllm.metrics import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 DEEPSPEED = Path(sys.executable).parent / "deepspeed"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(cmd, cwd, timeout=900):
@@ -39,10 +33,11 @@ def test_bf16_training_export_and_evaluation(tmp_path, golden_dir):
     torch.manual_seed(0)
     UniTok(UniTokConfig.from_preset("tiny", img_size=64)).save_pretrained(tmp_path / "unitok")
     out = tmp_path / "run"
-    run([str(DEEPSPEED), "--num_accelerators", "1", "--master_port", str(free_port()), "train/pretrain.py",
-         "--unitok", str(tmp_path / "unitok"), "--pretok_dir", str(tmp_path / "pretok"), "--out", str(out),
-         "--steps", "4", "--save_every", "4", "--warmup_steps", "1", "--pretok_max_samples", "32",
-         "--micro_batch", "2", "--global_batch", "2", "--bf16", "true", "--packing", "true"], cwd=REPO)
+    with reserved_port() as port:
+        run([str(DEEPSPEED), "--num_accelerators", "1", "--master_port", str(port), "train/pretrain.py",
+             "--unitok", str(tmp_path / "unitok"), "--pretok_dir", str(tmp_path / "pretok"), "--out", str(out),
+             "--steps", "4", "--save_every", "4", "--warmup_steps", "1", "--pretok_max_samples", "32",
+             "--micro_batch", "2", "--global_batch", "2", "--bf16", "true", "--packing", "true"], cwd=REPO)
     records = read_metrics(out / "metrics.jsonl")
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert all(math.isfinite(r["loss"]) and r["loss"] > 0 for r in records)
