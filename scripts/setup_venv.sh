@@ -20,6 +20,9 @@ if [ "${1:-}" = "dev" ]; then
     .venv/bin/pip install -q -c <(printf 'torch==2.13.0\nfilelock<4\n') lmms-eval==0.7.3
     .venv/bin/pip uninstall -q -y torchvision
     .venv/bin/pip install -q 'protobuf>=7.36'
+    # latex2sympy2 (an lmms-eval dependency) installs a top-level `tests` package, which would shadow
+    # this repository's tests/ (imported as `tests.*`): drop it.
+    rm -rf "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tests"
     bash scripts/fetch_test_assets.sh .venv/bin/python
 else
     .venv/bin/pip install -q -e .
