@@ -48,21 +48,9 @@ def _peak(device):
     return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
 
 
-def synthetic_batch(config, rows: int, seq: int, device, generated: bool = True):
-    """Rows of text with one image each (a generation target when `generated`)."""
-    positions = config.image_positions
-    ids = torch.randint(5, min(config.vocab_size, 30000), (rows, seq - (positions - 1)))
-    labels = ids.clone()
-    labels[:, :4] = -100
-    ids[:, 8] = -200
-    labels[:, 8] = -200 if generated else -100
-    codes = torch.randint(0, config.codebook_size, (rows, config.num_codebooks, positions))
-    return {k: v.to(device) for k, v in dict(input_ids=ids, labels=labels, image_codes=codes,
-                                             attention_mask=torch.ones_like(ids)).items()}
-
-
 def check_training(args, device):
     from mllm.plan import TrainSetup, plan_training
+    from mllm.plan.measure import synthetic_training_batch
     from trainers.mllm.engine import build_engine, deepspeed_config, init_distributed
 
     init_distributed()
@@ -73,7 +61,7 @@ def check_training(args, device):
     ds = deepspeed_config(str(REPO / "train" / "configs" / "zero2.json"), args.micro_batch, 1, 1, 1.0, bf16=True)
     engine, _, _ = build_engine(model, ds, lr=1e-3, weight_decay=0.0, warmup=1, total_steps=args.train_steps,
                                 min_lr_ratio=0.1)
-    batch = synthetic_batch(config, args.micro_batch, args.seq, device)
+    batch = synthetic_training_batch(config, args.micro_batch, args.seq, device=device)
     losses, times = [], []
     _peak_reset(device)
     for _ in range(args.train_steps):

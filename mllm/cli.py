@@ -45,9 +45,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from .pipeline import UnifiedPipeline, image_grid
 
+    from unitok.devices import resolve_attn_implementation, resolve_device, resolve_dtype
+    try:   # a wrong --device / --dtype / --attn-implementation is a usage error, not a crash
+        device = resolve_device(args.device)
+        dtype = resolve_dtype(args.dtype, device)
+        attn = resolve_attn_implementation(args.attn_implementation, device, dtype)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     pipe = UnifiedPipeline.from_pretrained(args.model, unitok_path=args.unitok, tokenizer_path=args.tokenizer,
-                                           device=args.device, dtype=args.dtype,
-                                           attn_implementation=args.attn_implementation)
+                                           device=device, dtype=dtype, attn_implementation=attn)
     if args.command == "chat":
         print(pipe.chat(args.image, args.question, max_new_tokens=args.max_new_tokens))
         return 0

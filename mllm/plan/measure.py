@@ -57,6 +57,26 @@ class LiveTensorBytes(TorchDispatchMode):
         return out
 
 
+def synthetic_training_batch(config, rows: int, seq: int, images: int = 1, generated: int = 1,
+                             device=None, seed: int = 0) -> dict:
+    """`rows` rows of `seq` positions after image expansion: random text with `images` images per
+    row (placeholders after the first tokens), the first `generated` of them generation targets."""
+    if generated > images:
+        raise ValueError("generated images cannot exceed images")
+    positions = config.image_positions
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, min(config.vocab_size, 1000), (rows, seq - images * (positions - 1)), generator=generator)
+    labels = ids.clone()
+    labels[:, :4] = -100
+    for i in range(images):
+        ids[:, 6 + 2 * i] = -200
+        labels[:, 6 + 2 * i] = -200 if i < generated else -100
+    codes = (torch.randint(0, config.codebook_size, (rows * images, config.num_codebooks, positions),
+                           generator=generator) if images else None)
+    batch = dict(input_ids=ids, labels=labels, image_codes=codes, attention_mask=torch.ones_like(ids))
+    return {k: v.to(device) if isinstance(v, torch.Tensor) and device is not None else v for k, v in batch.items()}
+
+
 @dataclass
 class MeasuredStep:
     weights: int            # parameter and buffer bytes

@@ -47,3 +47,14 @@ def test_cli_generate_writes_png_grid(golden_dir, mllm_golden_dir, tmp_path):
     assert code == 0
     with Image.open(out) as grid:
         assert grid.format == "PNG" and grid.size == (64, 32)
+
+
+def test_cli_chat_in_bf16_and_device_errors(golden_dir, mllm_golden_dir, capsys):
+    unitok = str(golden_dir / "tokenizer_tiny" / "official_ckpt.pth")
+    image = str(golden_dir / "tokenizer_tiny" / "inputs" / "astronaut.png")
+    assert cli_main(["chat", "--model", str(mllm_golden_dir), "--unitok", unitok, "--image", image,
+                     "--question", "What is it?", "--max-new-tokens", "4", "--dtype", "bfloat16"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert cli_main(["chat", "--model", str(mllm_golden_dir), "--unitok", unitok, "--question", "hi",
+                     "--dtype", "float32", "--attn-implementation", "flash_attention_2", "--device", "cpu"]) == 2
+    assert "flash_attention_2 needs a CUDA device" in capsys.readouterr().err

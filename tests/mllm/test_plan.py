@@ -8,7 +8,7 @@ import torch
 from mllm import UniTokMLLMConfig, UniTokMLLMForCausalLM
 from mllm.plan import TrainSetup, model_sizes, plan_training
 from mllm.plan.__main__ import main as plan_main
-from mllm.plan.measure import measure_training_step
+from mllm.plan.measure import measure_training_step, synthetic_training_batch
 
 
 def test_cli_prints_zero2_zero3_full_and_lora_for_llama2_7b(capsys):
@@ -49,14 +49,8 @@ def test_predicted_peak_within_15_percent_of_measured(preset, rows, seq, generat
     config = UniTokMLLMConfig.from_preset(preset)
     model = UniTokMLLMForCausalLM(config)
     model.model.multi_embedder.quantizer.requires_grad_(False)
-    positions = config.image_positions
-    ids = torch.randint(5, 1000, (rows, seq - (positions - 1)))
-    labels = ids.clone()
-    labels[:, :5] = -100
-    ids[:, 10] = labels[:, 10] = -200            # one image per row, a generation target
-    codes = torch.randint(0, config.codebook_size, (rows, config.num_codebooks, positions))
-    measured = measure_training_step(model, dict(input_ids=ids, labels=labels, image_codes=codes,
-                                                 attention_mask=torch.ones_like(ids)))
+    batch = synthetic_training_batch(config, rows, seq, images=1, generated=generated)
+    measured = measure_training_step(model, batch)
     plan = plan_training(config, TrainSetup(gpus=1, zero=0, precision="fp32", micro_batch=rows, seq=seq,
                                             images=1, generated=generated))
     assert plan.weights == pytest.approx(measured.weights, rel=0.01)
