@@ -82,6 +82,7 @@ def load_vqa_script():
     return module
 
 
+@pytest.mark.lmms_eval
 def test_lmms_eval_cli_matches_eval_vqa_on_a_local_gqa_task(tmp_path, golden_dir):
     """Also a multiple-choice task in the same run: lmms-eval ranks the choices by our
     loglikelihood, so its accuracy follows from the pipeline's own scores."""
