@@ -26,8 +26,8 @@ import mllm  # noqa: E402,F401
 from data_recipes.demo import QUESTIONS, answer_is_correct, chance_level, colour_chance, demo_items, score  # noqa: E402
 from data_recipes.demo.checks import colour_matches_prompt, dominant_colour  # noqa: E402
 from data_recipes.sequences import tokenizer_image_token, vicuna_prompt  # noqa: E402
-from mllm.constants import UNCONDITIONAL_PROMPT  # noqa: E402
 from mllm.conversation import t2i_prompt_ids  # noqa: E402
+from mllm.token_layout import TokenLayout  # noqa: E402
 
 
 def load(model_dir: Path):
@@ -43,15 +43,15 @@ def load(model_dir: Path):
 
 @torch.no_grad()
 def understanding(model, tokenizer, unitok, processor, items) -> dict:
-    results = {}
+    results, layout = {}, TokenLayout.of(model.config)
     for kind in QUESTIONS:
         outcomes, examples = [], []
         for item in items:
             codes = unitok.img_to_idx(processor([item.image]))
-            prompt = vicuna_prompt(item.conversation(kind)[:1], add_generation_prompt=True)
-            ids = torch.tensor([tokenizer_image_token(prompt, tokenizer)])
+            prompt = vicuna_prompt(item.conversation(kind)[:1], add_generation_prompt=True, layout=layout)
+            ids = torch.tensor([tokenizer_image_token(prompt, tokenizer, layout)])
             out = model.generate(ids, image_codes=codes, max_new_tokens=8, do_sample=False,
-                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=0)
+                                 eos_token_id=layout.eos, pad_token_id=layout.pad)
             answer = tokenizer.decode(out[0], skip_special_tokens=True).strip()
             outcomes.append(answer_is_correct(answer, item.answer(kind), kind))
             examples.append((item.answer(kind), answer))
@@ -63,11 +63,11 @@ def understanding(model, tokenizer, unitok, processor, items) -> dict:
 
 @torch.no_grad()
 def generation(model, tokenizer, unitok, tensor_to_pil, items, cfg_scale: float, seed: int) -> dict:
-    generator = torch.Generator().manual_seed(seed)
-    uncond = torch.tensor([t2i_prompt_ids(tokenizer, None)])
+    generator, layout = torch.Generator().manual_seed(seed), TokenLayout.of(model.config)
+    uncond = torch.tensor([t2i_prompt_ids(tokenizer, None, layout)])
     outcomes, found = [], []
     for item in items:
-        ids = torch.tensor([t2i_prompt_ids(tokenizer, item.long_caption)])
+        ids = torch.tensor([t2i_prompt_ids(tokenizer, item.long_caption, layout)])
         codes = model.generate_image_codes(ids, cfg_scale=cfg_scale, uncond_input_ids=uncond if cfg_scale != 1 else None,
                                            temperature=1.0, top_k=0, top_p=1.0, generator=generator)
         image = tensor_to_pil(unitok.idx_to_img(codes))[0]
