@@ -120,14 +120,17 @@ PRESETS = {
                           steps=200, lr=5e-4, warmup_steps=10),
     # Two-stage recipe on a pretrained LLM (SmolLM2-135M-Instruct with its own tokenizer, which
     # gets <boi>/<eoi> added). Stage 1 aligns (LLM frozen) on captions and T2I; stage 2 trains
-    # everything on instructions, T2I and plain text, at a low LLM learning rate.
+    # everything on instructions, T2I and plain text, at a low learning rate that spares the
+    # LLM's language ability. Sized for about 90 minutes on a 2-core CPU from the measured step
+    # times (README); on a GPU raise steps and batch.
     "smollm2_align": dict(llm_path=SMOLLM2, trainable="align", recipe="demo_align", out="outputs/smollm2_align",
-                          steps=150, lr=1e-3, warmup_steps=10, max_length=256, ppl_text="shakespeare"),
+                          steps=150, lr=1e-3, warmup_steps=10, micro_batch=4, global_batch=4, max_length=256,
+                          ppl_text="shakespeare"),
     "smollm2_instruct": dict(stage="finetune", init_from="outputs/smollm2_align/export",
                              unitok="outputs/smollm2_align/export/unitok",
                              text_tokenizer="outputs/smollm2_align/export", trainable="all",
-                             recipe="demo_instruct", out="outputs/smollm2_instruct", steps=200, lr=1e-4,
-                             warmup_steps=10, max_length=256, ppl_text="shakespeare"),
+                             recipe="demo_instruct", out="outputs/smollm2_instruct", steps=60, lr=1e-4,
+                             warmup_steps=6, micro_batch=4, global_batch=4, max_length=160, ppl_text="shakespeare"),
 }
 
 
