@@ -128,7 +128,9 @@ def evaluate_generalization(cfg: GeneralizationConfig, model=None) -> Dict:
     n = cfg.grid_columns
     rows = []
     for key in originals:
-        rows += [_to_uint8(originals[key][:n]), _to_uint8(recons[key][:n])]
+        # Spread over the set (the photo crops come photo by photo): every held-out photo shows.
+        pick = np.unique(np.linspace(0, originals[key].shape[0] - 1, min(n, originals[key].shape[0])).round().astype(int))
+        rows += [_to_uint8(originals[key][pick]), _to_uint8(recons[key][pick])]
     save_grid(out / "grid.png", rows)
     summary = {"settings": {**dataclasses.asdict(cfg), "image_size": size, "lpips": lpips_path,
                             "resolved_device": str(model.device), "resolved_dtype": str(model.dtype)},
