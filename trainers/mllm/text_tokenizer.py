@@ -18,19 +18,11 @@ DEMO_VOCAB_SIZE = 512
 
 def demo_corpus() -> List[str]:
     """Every text the demo data and prompts can produce (captions, questions, answers, templates)."""
-    from data_recipes.demo.shapes import COLOURS, POSITIONS, QUESTIONS, SHAPES, SIZES
+    from data_recipes.demo.language import corpus_lines
 
     lines = [VICUNA_SYSTEM, T2I_SUFFIX.strip(), UNCONDITIONAL_PROMPT, SHORT_ANSWER_INSTRUCTION,
              "USER: ASSISTANT:", "</s>"]
-    lines += [q for q, _ in QUESTIONS.values()]
-    for colour in COLOURS:
-        for shape in SHAPES:
-            lines.append(f"a {colour} {shape}")
-            for size in SIZES:
-                for pos in POSITIONS:
-                    where = "in the center" if pos == "center" else f"on the {pos}"
-                    lines.append(f"a {size} {colour} {shape} {where} of a grey background.")
-    lines += list(POSITIONS)
+    lines += corpus_lines()
     return lines
 
 
