@@ -16,7 +16,6 @@ from functools import lru_cache
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from data_recipes.demo.scenes import (COLUMNS, RADIUS, ROWS, SHAPES, Background, SceneObject, SceneSpec,
                                       nearest_colour, object_masks)
@@ -40,6 +39,41 @@ class Detected:
     shape_iou: float
 
 
+def _neighbourhood(mask: np.ndarray, op) -> np.ndarray:
+    """op (np.logical_and / np.logical_or) over each pixel's 3x3 neighbourhood: erosion / dilation."""
+    padded = np.pad(mask, 1, constant_values=op is np.logical_and)
+    h, w = mask.shape
+    out = padded[1:h + 1, 1:w + 1].copy()
+    for dy in range(3):
+        for dx in range(3):
+            out = op(out, padded[dy:dy + h, dx:dx + w])
+    return out
+
+
+def _components(mask: np.ndarray) -> list[np.ndarray]:
+    """8-connected regions of a boolean mask, by flood fill (images here are small)."""
+    seen = np.zeros_like(mask)
+    h, w = mask.shape
+    regions = []
+    for start in zip(*np.nonzero(mask)):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, pixels = [start], []
+        while stack:
+            y, x = stack.pop()
+            pixels.append((y, x))
+            for ny in range(max(0, y - 1), min(h, y + 2)):
+                for nx in range(max(0, x - 1), min(w, x + 2)):
+                    if mask[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        stack.append((ny, nx))
+        region = np.zeros_like(mask)
+        region[tuple(np.array(pixels).T)] = True
+        regions.append(region)
+    return regions
+
+
 def _background_plane(pixels: np.ndarray) -> np.ndarray:
     """(H, W, 3) plane a + b x + c y per channel, fitted to the border with outliers dropped."""
     h, w, _ = pixels.shape
@@ -57,11 +91,6 @@ def _background_plane(pixels: np.ndarray) -> np.ndarray:
             break
         keep = inliers
     return (design @ coef).reshape(h, w, 3)
-
-
-def foreground(image: Image.Image) -> np.ndarray:
-    pixels = np.asarray(image.convert("RGB"), dtype=np.float64)
-    return np.linalg.norm(pixels - _background_plane(pixels), axis=2) > FOREGROUND_DISTANCE
 
 
 def _template(shape: str, cx: float, cy: float, radius: float, rotation: float, side: int) -> np.ndarray:
@@ -101,18 +130,16 @@ def detect(image: Image.Image) -> list[Detected]:
     pixels = np.asarray(image, dtype=np.float64)
     background = _background_plane(pixels)
     fg = np.linalg.norm(pixels - background, axis=2) > FOREGROUND_DISTANCE
-    labels, count = ndimage.label(fg, structure=np.ones((3, 3)))
     found = []
-    for index in range(1, count + 1):
-        region = labels == index
+    for region in _components(fg):
         if region.sum() < MIN_AREA_FRACTION * side * side:
             continue
-        core = ndimage.binary_erosion(region)
+        core = _neighbourhood(region, np.logical_and)
         rgb = pixels[core if core.sum() >= 3 else region].mean(axis=0)
         colour = nearest_colour(rgb)
         # Anti-aliased edges mix object and background: a pixel belongs to the object when it is
         # at least half-covered, i.e. nearer the object's colour than the background's there.
-        near = ndimage.binary_dilation(region, iterations=1)
+        near = _neighbourhood(region, np.logical_or)
         to_object = np.linalg.norm(pixels - rgb, axis=2)
         to_background = np.linalg.norm(pixels - background, axis=2)
         mask = near & (to_object < to_background)

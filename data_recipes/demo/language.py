@@ -203,6 +203,6 @@ def corpus_lines() -> list[str]:
     for colour in COLOURS:
         for shape in SHAPES:
             lines.append(f"a large {colour} {shape} in the centre and a small {colour} {shape} at the bottom right")
-    lines += [" ".join(words) for words in OPTIONS.values()]
+    lines += [" ".join(words) for words in OPTIONS.values()] * 40   # answers: one token each
     lines += ["an orange object at the middle left on a dark background", "a textured gradient background"]
     return lines
