@@ -65,7 +65,7 @@ class StepBatches:
     """Deterministic micro-batches addressed by (step, micro index)."""
 
     def __init__(self, cfg: TrainConfig, tokenizer, rank: int, world_size: int):
-        recipe = load_recipe(cfg.recipe)
+        self.recipe = recipe = load_recipe(cfg.recipe)
         self.dataset = MixtureDataset(recipe, cfg.pretok_path, tokenizer, rank=rank, world_size=world_size,
                                       seed=cfg.seed)
         if cfg.packing:
