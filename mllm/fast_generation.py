@@ -84,6 +84,7 @@ class DepthSampler:
         self.kv = steps.depth.new_cache(rows, k, like)
         self.cos, self.sin = rotary_tables(self.head.rotary_emb, torch.arange(k, device=like.device)[None], like)
         self.embeddings = [table.weight for table in self.head.codebooks]
+        self.linear_head = (self.head.linear_head.weight, self.head.linear_head.bias)
         if steps.compile:
             slots = torch.arange(k, device=like.device)
             self.index = [slots[i:i + 1] for i in range(k)]
@@ -99,7 +100,7 @@ class DepthSampler:
                 logits = self.steps.depth_fixed(hidden, cos, sin, self.kv.keys, self.kv.values, self.mask[step],
                                                 self.index[step])
             else:
-                logits = self.head.linear_head(self.steps.depth(hidden, cos, sin, self.kv, step)[:, -1])
+                logits = F.linear(self.steps.depth(hidden, cos, sin, self.kv, step)[:, -1], *self.linear_head)
             code = pick(step, logits)
             chosen.append(code)
             if step < last:

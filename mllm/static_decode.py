@@ -66,14 +66,17 @@ class LeanLayer:
             self.gate_up = (torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
                             _cat_bias((mlp.gate_proj, mlp.up_proj)))
         self.projections, self.gate, self.up = projections, mlp.gate_proj, mlp.up_proj
-        self.o, self.down, self.act = attn.o_proj, mlp.down_proj, mlp.act_fn
+        # Plain functions instead of module calls: each nn.Module call costs more than a tiny op.
+        self.o = (attn.o_proj.weight, attn.o_proj.bias)
+        self.down = (mlp.down_proj.weight, mlp.down_proj.bias)
+        self.act = F.silu if type(mlp.act_fn).__name__ in ("SiLU", "SiLUActivation") else mlp.act_fn
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
         if self.packed:
             gate, up = F.linear(x, *self.gate_up).chunk(2, dim=-1)
         else:
             gate, up = self.gate(x), self.up(x)
-        return self.down(self.act(gate) * up)
+        return F.linear(self.act(gate) * up, *self.down)
 
 
 def _cat_bias(linears) -> Optional[torch.Tensor]:
@@ -96,6 +99,7 @@ class StaticKV:
         shape = (layers, rows, capacity, kv_heads, head_dim)
         self.keys = torch.zeros(shape, dtype=dtype, device=device)
         self.values = torch.zeros(shape, dtype=dtype, device=device)
+        self.key_layers, self.value_layers = list(self.keys.unbind(0)), list(self.values.unbind(0))
         self.key_views = [k.transpose(1, 2) for k in self.keys]
         self.value_views = [v.transpose(1, 2) for v in self.values]
         self.length = 0
@@ -154,8 +158,8 @@ class LeanStack:
         r, n, _ = x.shape
         q, k, v = self._qkv(layer, x, cos, sin)
         if index is None:   # eager: the filled prefix, like a growing cache
-            kv.keys[i, :, start:start + n] = k
-            kv.values[i, :, start:start + n] = v
+            kv.key_layers[i][:, start:start + n] = k
+            kv.value_layers[i][:, start:start + n] = v
             keys, values = kv.key_views[i][:, :, :start + n], kv.value_views[i][:, :, :start + n]
             causal = n > 1 and mask is None
         else:               # fixed shapes: the whole buffer, the mask hides unfilled slots
@@ -164,7 +168,7 @@ class LeanStack:
             keys, values, causal = kv.key_views[i], kv.value_views[i], False
         out = F.scaled_dot_product_attention(q.transpose(1, 2), keys, values, attn_mask=mask, scale=self.scaling,
                                              is_causal=causal, enable_gqa=self.gqa)
-        return layer.o(out.transpose(1, 2).reshape(r, n, -1))
+        return F.linear(out.transpose(1, 2).reshape(r, n, -1), *layer.o)
 
     def forward(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv, start: int = 0,
                 mask: Optional[torch.Tensor] = None, index: Optional[torch.Tensor] = None) -> torch.Tensor:
