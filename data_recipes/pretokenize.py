@@ -69,12 +69,13 @@ def _init_worker(processor, min_side: int, max_pixels: int) -> None:
     _WORKER.update(processor=processor, min_side=min_side, max_pixels=max_pixels)
 
 
-def _prepare(ref) -> tuple[Optional[torch.Tensor], str, str]:
+def _prepare(ref) -> tuple[Optional[np.ndarray], str, str]:
+    """Decode and resize one image to uint8 pixels (a quarter of the bytes of floats to send back)."""
     result = decode_image(ref, _WORKER["min_side"], _WORKER["max_pixels"])
     if result.image is None:
         return None, result.status, result.detail
     try:
-        return _WORKER["processor"].process_one(result.image), result.status, result.detail
+        return _WORKER["processor"].process_uint8(result.image), result.status, result.detail
     except Exception as exc:  # a processor failure is one bad image, not a failed run
         return None, "skipped", f"preprocess_failed:{exc}"
 
@@ -110,9 +111,10 @@ class ShardEncoder:
         return self.pool.imap(_prepare, refs, chunksize=chunk)
 
     @torch.no_grad()
-    def _encode_batch(self, pixels: list[torch.Tensor]) -> np.ndarray:
+    def _encode_batch(self, pixels: list[np.ndarray]) -> np.ndarray:
         device = getattr(self.model, "device", None)   # where the tokenizer runs (--device)
-        return self.model.img_to_idx(torch.stack(pixels).to(device)).cpu().numpy()
+        images = self.processor.uint8_to_pm1(np.stack(pixels))
+        return self.model.img_to_idx(images.to(device)).cpu().numpy()
 
     def encode_rows(self, source: Source, rows: list[RawSample], shard: str):
         wanted = [i for i, raw in enumerate(rows) if needs_image(source, raw)]
