@@ -224,7 +224,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--presets", nargs="+", default=["base"], choices=["tiny", "small", "base", "large"])
     parser.add_argument("--memory-table", action="store_true", help="the per-operation table with peak memory")
     parser.add_argument("--reps", type=int, default=5, help="comparison: interleaved repetitions")
-    parser.add_argument("--variants", nargs="+", default=["channels_last", "bf16"], choices=VARIANTS[2:],
+    parser.add_argument("--variants", nargs="*", default=["channels_last", "bf16"], choices=VARIANTS[2:],
                         help="comparison: variants besides previous and eager (compiled: torch.compile)")
     parser.add_argument("--json", type=Path, default=Path("tokenizer_speed.json"))
     parser.add_argument("--devices", nargs="+", default=None,
