@@ -33,13 +33,14 @@ class PaddedCollator:
     """One sample per row, right padding; attention_mask marks real tokens by length (not by
     `ids != pad`: pad = unk = 0 could appear inside a text)."""
     max_length: Optional[int] = None   # truncate longer samples (placeholder space)
+    pad_id: int = PAD_TOKEN_ID         # the layout's pad (TokenLayout.pad)
 
     def __call__(self, samples: Sequence[TokenizedSample]) -> dict:
         ids = [s.input_ids[:self.max_length] for s in samples]
         labels = [s.labels[:self.max_length] for s in samples]
         length = max(len(r) for r in ids)
         kept_images = [img for s, r in zip(samples, ids) for img in s.images[:r.count(IMAGE_TOKEN_INDEX)]]
-        return {"input_ids": _pad(ids, PAD_TOKEN_ID, length), "labels": _pad(labels, IGNORE_INDEX, length),
+        return {"input_ids": _pad(ids, self.pad_id, length), "labels": _pad(labels, IGNORE_INDEX, length),
                 "attention_mask": torch.tensor([[1] * len(r) + [0] * (length - len(r)) for r in ids]),
                 "image_codes": _image_codes(kept_images), "data_types": [s.data_type for s in samples]}
 
@@ -54,6 +55,7 @@ class PackedCollator:
     max_length: int
     image_positions: Optional[int] = None   # None: L from the codes themselves
     mask_dtype: Optional[torch.dtype] = torch.float32   # None -> bool mask
+    pad_id: int = PAD_TOKEN_ID         # the layout's pad (TokenLayout.pad)
 
     def __call__(self, samples: Sequence[TokenizedSample]) -> dict:
         rows = [pack_row([samples[i] for i in plan], self.image_positions)
@@ -61,7 +63,7 @@ class PackedCollator:
         length = max(len(r.input_ids) for r in rows)
         sequence_ids = _pad([r.sequence_ids for r in rows], -1, length)
         expanded = [r.expanded_lengths for r in rows]
-        return {"input_ids": _pad([r.input_ids for r in rows], PAD_TOKEN_ID, length),
+        return {"input_ids": _pad([r.input_ids for r in rows], self.pad_id, length),
                 "labels": _pad([r.labels for r in rows], IGNORE_INDEX, length),
                 "position_ids": _pad([r.position_ids for r in rows], 0, length),
                 "sequence_ids": sequence_ids,

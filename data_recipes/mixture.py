@@ -21,6 +21,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from data_recipes.recipe import Recipe
 from data_recipes.sample_builder import build_sample
 from data_recipes.sequences import TokenizedSample
+from mllm.token_layout import TokenLayout
 from data_recipes.shards import PretokenizedSource
 
 BLOCK = 4096
@@ -36,9 +37,12 @@ def _rank_world(rank: Optional[int], world_size: Optional[int]) -> tuple[int, in
 
 class MixtureDataset(IterableDataset):
     def __init__(self, recipe: Recipe, pretokenized_dir: Path, tokenizer, num_samples: Optional[int] = None,
-                 rank: Optional[int] = None, world_size: Optional[int] = None, seed: Optional[int] = None):
-        """num_samples: global stream length (None: endless; sources repeat in new permutations)."""
+                 rank: Optional[int] = None, world_size: Optional[int] = None, seed: Optional[int] = None,
+                 layout: Optional[TokenLayout] = None):
+        """num_samples: global stream length (None: endless; sources repeat in new permutations).
+        layout: the model's special tokens (default: the official Llama-2 layout)."""
         self.recipe, self.tokenizer, self.num_samples = recipe, tokenizer, num_samples
+        self.layout = layout or TokenLayout()
         self.seed = recipe.seed if seed is None else seed
         self.rank, self.world_size = _rank_world(rank, world_size)
         self.sources = [PretokenizedSource(Path(pretokenized_dir) / s.name) for s in recipe.sources]
@@ -84,7 +88,7 @@ class MixtureDataset(IterableDataset):
         record = self.sources[source].record(row)
         rng = np.random.default_rng([self.seed, step, 1])   # caption / unconditional / T2I-ratio draws
         return build_sample(record, self.tokenizer, self.recipe.sources[source].options, rng,
-                            self.recipe.max_length)
+                            self.recipe.max_length, self.layout)
 
     # ---------------------------------------------------------------- iteration and resume
     def _my_steps(self) -> Iterator[int]:

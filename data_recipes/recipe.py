@@ -15,7 +15,7 @@ import yaml
 
 from mllm.constants import CAPTION_PROB_LONG, UNCONDITIONAL_PROB
 
-LOADERS = ("hf", "webdataset", "llava_json", "jsonl", "demo")
+LOADERS = ("hf", "webdataset", "llava_json", "jsonl", "demo", "pydoc_text")
 SAMPLE_TYPES = ("text", "t2i", "i2t", "image_caption", "instruction")
 _LOADERS_NEEDING_PATH = ("hf", "webdataset", "llava_json", "jsonl")
 _COUNT_SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}

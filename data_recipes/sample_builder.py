@@ -6,8 +6,9 @@ from typing import Any
 import numpy as np
 
 from data_recipes.recipe import SourceOptions
-from data_recipes.sequences import (TokenizedSample, build_i2t, build_image_caption, build_instruction, build_t2i,
-                                    build_text, choose_t2i_prompt)
+from data_recipes.sequences import (LLAMA2, TokenizedSample, build_i2t, build_image_caption, build_instruction,
+                                    build_t2i, build_text, choose_t2i_prompt)
+from mllm.token_layout import TokenLayout
 
 
 def _caption(record: dict, rng: np.random.Generator, options: SourceOptions) -> str:
@@ -22,22 +23,23 @@ def _caption(record: dict, rng: np.random.Generator, options: SourceOptions) -> 
 
 
 def build_sample(record: dict[str, Any], tokenizer, options: SourceOptions, rng: np.random.Generator,
-                 max_tokens: int = 2048) -> TokenizedSample:
+                 max_tokens: int = 2048, layout: TokenLayout = LLAMA2) -> TokenizedSample:
     kind, codes = record["sample_type"], record.get("codes")
     if kind in ("t2i", "i2t", "image_caption") and codes is None:
         raise ValueError(f"record {record.get('source')}/{record.get('key')}: sample type {kind!r} needs image codes")
     if kind == "t2i":
         if rng.random() < options.t2i_ratio:
             prompt = choose_t2i_prompt(rng, record.get("caption"), record.get("long_caption"),
-                                       options.caption_prob_long, options.unconditional_prob)
-            return build_t2i(tokenizer, prompt, codes)
-        return build_i2t(tokenizer, _caption(record, rng, options), codes)
+                                       options.caption_prob_long, options.unconditional_prob, layout)
+            return build_t2i(tokenizer, prompt, codes, layout=layout)
+        return build_i2t(tokenizer, _caption(record, rng, options), codes, layout)
     if kind == "i2t":
-        return build_i2t(tokenizer, _caption(record, rng, options), codes)
+        return build_i2t(tokenizer, _caption(record, rng, options), codes, layout)
     if kind == "image_caption":
-        return build_image_caption(tokenizer, _caption(record, rng, options), codes)
+        return build_image_caption(tokenizer, _caption(record, rng, options), codes, layout)
     if kind == "instruction":
-        return build_instruction(tokenizer, record["conversations"], [] if codes is None else [codes], max_tokens)
+        return build_instruction(tokenizer, record["conversations"], [] if codes is None else [codes], max_tokens,
+                                 layout)
     if kind == "text":
-        return build_text(tokenizer, record.get("text") or "", max_tokens)
+        return build_text(tokenizer, record.get("text") or "", max_tokens, layout)
     raise ValueError(f"record {record.get('source')}/{record.get('key')}: unknown sample type {kind!r}")

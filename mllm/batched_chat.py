@@ -13,8 +13,9 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .constants import IGNORE_INDEX, IMAGE_PLACEHOLDER
-from .conversation import tokenize_with_images, vicuna_prompt
+from .constants import IGNORE_INDEX
+from .conversation import LLAMA2, tokenize_with_images, vicuna_prompt
+from .token_layout import TokenLayout
 
 # (user message, assistant reply); the reply of the last turn is None: the one to generate.
 Turn = Tuple[str, Optional[str]]
@@ -28,7 +29,8 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int, device) -> Tuple[torch.
     return ids, mask
 
 
-def conversation_ids(tokenizer, turns: Sequence[Turn], with_image: bool, reply: Optional[str] = None) -> List[int]:
+def conversation_ids(tokenizer, turns: Sequence[Turn], with_image: bool, reply: Optional[str] = None,
+                     layout: TokenLayout = LLAMA2) -> List[int]:
     """Ids of a vicuna_v1 conversation whose first user message carries the image (if any),
     open for the assistant's next reply; with `reply`, that reply follows (for scoring it)."""
     if not turns or turns[-1][1] is not None:
@@ -36,11 +38,11 @@ def conversation_ids(tokenizer, turns: Sequence[Turn], with_image: bool, reply: 
     turns = list(turns)
     if with_image:
         first, answer = turns[0]
-        turns[0] = (f"{IMAGE_PLACEHOLDER}\n{first}", answer)
-    text = vicuna_prompt(turns)
+        turns[0] = (f"{layout.image_placeholder}\n{first}", answer)
+    text = vicuna_prompt(turns, layout)
     if reply is not None:
         text += " " + reply.lstrip()  # vicuna: "ASSISTANT: <reply>"
-    return tokenize_with_images(tokenizer, text)
+    return tokenize_with_images(tokenizer, text, layout)
 
 
 @dataclass

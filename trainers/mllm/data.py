@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -18,6 +19,7 @@ import torch.distributed as dist
 from data_recipes.collator import PackedCollator, PaddedCollator
 from data_recipes.mixture import MixtureDataset
 from data_recipes.recipe import load_recipe
+from mllm.token_layout import TokenLayout
 
 from .config import TrainConfig
 
@@ -64,14 +66,17 @@ def ensure_pretokenized(cfg: TrainConfig, rank: int) -> Path:
 class StepBatches:
     """Deterministic micro-batches addressed by (step, micro index)."""
 
-    def __init__(self, cfg: TrainConfig, tokenizer, rank: int, world_size: int):
+    def __init__(self, cfg: TrainConfig, tokenizer, rank: int, world_size: int, layout: Optional[TokenLayout] = None):
+        """layout: the model's special tokens (default: the official Llama-2 layout)."""
         self.recipe = recipe = load_recipe(cfg.recipe)
+        layout = layout or TokenLayout()
         self.dataset = MixtureDataset(recipe, cfg.pretok_path, tokenizer, rank=rank, world_size=world_size,
-                                      seed=cfg.seed)
+                                      seed=cfg.seed, layout=layout)
         if cfg.packing:
-            self.collate = PackedCollator(max_length=cfg.max_length, image_positions=recipe.image_positions)
+            self.collate = PackedCollator(max_length=cfg.max_length, image_positions=recipe.image_positions,
+                                          pad_id=layout.pad)
         else:
-            self.collate = PaddedCollator(max_length=cfg.max_length)
+            self.collate = PaddedCollator(max_length=cfg.max_length, pad_id=layout.pad)
         self.cfg, self.rank, self.world_size = cfg, rank, world_size
 
     def micro_batch(self, step: int, micro_index: int) -> dict:

@@ -76,11 +76,19 @@ class MetricsLogger:
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """Records of a metrics.jsonl; for steps logged twice (a run resumed from an earlier
-    checkpoint), the later record wins."""
+    """Training records of a metrics.jsonl; for steps logged twice (a run resumed from an earlier
+    checkpoint), the later record wins. Measurement records (text_ppl) are left out: see
+    `read_measurements`."""
     by_step = {}
     for line in Path(path).read_text().splitlines():
         if line.strip():
             record = json.loads(line)
-            by_step[record["step"]] = record
+            if "loss" in record:
+                by_step[record["step"]] = record
     return [by_step[s] for s in sorted(by_step)]
+
+
+def read_measurements(path: str | Path, key: str) -> list[dict]:
+    """The records of a metrics.jsonl holding `key` (e.g. "text_ppl"), in file order."""
+    lines = Path(path).read_text().splitlines()
+    return [r for r in (json.loads(line) for line in lines if line.strip()) if key in r]

@@ -73,7 +73,6 @@ def load_or_build_tokenizer(path: str | Path):
 
     path = Path(path)
     if (path / "tokenizer_config.json").exists():
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        check_llama_layout(tokenizer)
-        return tokenizer
+        # Checked against the model's token layout once the model is known (trainer.build_model).
+        return AutoTokenizer.from_pretrained(str(path))
     return build_demo_tokenizer(path)

@@ -11,16 +11,19 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from mllm.token_layout import TokenLayout
 from unitok.devices import resolve_attn_implementation
 
 from . import checkpoint
-from .build import Trainable, count_parameters, load_mllm, new_mllm, set_trainable
+
+from .build import Trainable, count_parameters, load_llm, load_mllm, new_mllm, set_trainable
 from .config import TrainConfig
 from .data import StepBatches, ensure_pretokenized, packed_rows_as_one, to_device
 from .engine import build_engine, current_lr, deepspeed_config, init_distributed, use_bf16
 from .evaluation import DemoEvaluator
 from .export import export
 from .metrics import FlopCounter, MetricsLogger, device_peak
+from .perplexity import heldout_ids, heldout_text, log_perplexity
 from .text_tokenizer import load_or_build_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +44,25 @@ def ensure_unitok(cfg: TrainConfig, rank: int) -> None:
     dist.barrier()
 
 
-def build_model(cfg: TrainConfig, tokenizer, rank: int, attn_implementation: str = "sdpa"):
+def load_text_side(cfg: TrainConfig, rank: int):
+    """(pretrained LLM or None, text tokenizer). A new model on `--llm_path` uses that LLM's own
+    tokenizer (unless --text_tokenizer names one); otherwise the tokenizer folder, where rank 0
+    first builds the demo tokenizer when it is missing."""
+    if cfg.llm_path and not cfg.init_from:
+        llm, tokenizer = load_llm(cfg.llm_path)
+        if cfg.text_tokenizer:
+            from transformers import AutoTokenizer
+            tokenizer = AutoTokenizer.from_pretrained(cfg.text_tokenizer)
+        return llm, tokenizer
+    if rank == 0:
+        load_or_build_tokenizer(cfg.tokenizer_path)
+    dist.barrier()
+    return None, load_or_build_tokenizer(cfg.tokenizer_path)
+
+
+def build_model(cfg: TrainConfig, tokenizer, rank: int, attn_implementation: str = "sdpa", llm=None):
+    """The model to train; a new one built on `llm` takes its token layout from `tokenizer`
+    (which may get <boi>/<eoi> added). The tokenizer must match the model's layout."""
     from data_recipes.recipe import load_recipe
     from unitok import UniTok
 
@@ -50,9 +71,10 @@ def build_model(cfg: TrainConfig, tokenizer, rank: int, attn_implementation: str
     else:
         unitok = UniTok.from_pretrained(cfg.unitok)
         model = new_mllm(cfg.model_preset, unitok, len(tokenizer), load_recipe(cfg.recipe).image_positions,
-                         cfg.llm_path, cfg.seed)
+                         llm, tokenizer, cfg.seed)
     if len(tokenizer) > model.config.vocab_size:
         raise ValueError(f"text tokenizer has {len(tokenizer)} tokens but the model only {model.config.vocab_size}")
+    TokenLayout.of(model.config).check_tokenizer(tokenizer)
     model.set_attn_implementation(attn_implementation)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -112,17 +134,16 @@ def train(cfg: TrainConfig) -> None:
         (out / "train_config.json").write_text(cfg.to_json())
         print(f"[setup] {world} process(es) on {device}; config -> {out / 'train_config.json'}", flush=True)
     ensure_unitok(cfg, rank)
-    if rank == 0:
-        tokenizer = load_or_build_tokenizer(cfg.tokenizer_path)
-    dist.barrier()
-    tokenizer = load_or_build_tokenizer(cfg.tokenizer_path)
+    llm, tokenizer = load_text_side(cfg, rank)
     ensure_pretokenized(cfg, rank)
-    batches = StepBatches(cfg, tokenizer, rank, world)
-    evaluator = DemoEvaluator(cfg, batches.recipe, tokenizer)
 
     bf16 = use_bf16(cfg.bf16)
     attn = resolve_attn_implementation(cfg.attn_implementation, device, torch.bfloat16 if bf16 else torch.float32)
-    model = build_model(cfg, tokenizer, rank, attn)
+    model = build_model(cfg, tokenizer, rank, attn, llm)
+    del llm
+    layout = TokenLayout.of(model.config)
+    batches = StepBatches(cfg, tokenizer, rank, world, layout)
+    evaluator = DemoEvaluator(cfg, batches.recipe, tokenizer)
     accumulation = cfg.grad_accumulation(world)
     ds_config = deepspeed_config(str(cfg.deepspeed_json()), cfg.micro_batch, accumulation, world, cfg.grad_clip, bf16)
     flops = FlopCounter(model)
@@ -146,6 +167,9 @@ def train(cfg: TrainConfig) -> None:
     model_config = engine.module.get_base_model().config if cfg.lora else engine.module.config
     image_len, num_codebooks = model_config.image_positions, model_config.num_codebooks
 
+    ppl_ids = heldout_ids(tokenizer, heldout_text(cfg.ppl_text), cfg.ppl_tokens) if cfg.ppl_text else None
+    if ppl_ids and start == 0:
+        log_perplexity(logger, 0, engine.module, ppl_ids, layout.bos)
     engine.train()
     for step in range(start, cfg.steps):
         t0, lr = time.perf_counter(), current_lr(optimizer)   # the lr this step uses
@@ -183,6 +207,8 @@ def train(cfg: TrainConfig) -> None:
             print(f"[test] SIGKILL after step {done}", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 
+    if ppl_ids:
+        log_perplexity(logger, cfg.steps, engine.module, ppl_ids, layout.bos)
     lora = dict(r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout) if cfg.lora else None
     path = export(engine.module, model_config, out / "export", tokenizer, cfg.unitok, rank, lora,
                   info={"stage": cfg.stage, "steps": cfg.steps, "recipe": cfg.recipe})
