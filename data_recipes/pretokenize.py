@@ -69,12 +69,13 @@ def _init_worker(processor, min_side: int, max_pixels: int) -> None:
     _WORKER.update(processor=processor, min_side=min_side, max_pixels=max_pixels)
 
 
-def _prepare(ref) -> tuple[Optional[torch.Tensor], str, str]:
+def _prepare(ref) -> tuple[Optional[np.ndarray], str, str]:
+    """Decode and resize one image to uint8 pixels (a quarter of the bytes of floats to send back)."""
     result = decode_image(ref, _WORKER["min_side"], _WORKER["max_pixels"])
     if result.image is None:
         return None, result.status, result.detail
     try:
-        return _WORKER["processor"].process_one(result.image), result.status, result.detail
+        return _WORKER["processor"].process_uint8(result.image), result.status, result.detail
     except Exception as exc:  # a processor failure is one bad image, not a failed run
         return None, "skipped", f"preprocess_failed:{exc}"
 
@@ -100,28 +101,40 @@ class ShardEncoder:
             self.pool.close()
             self.pool.join()
 
-    def _map(self, refs: list) -> list:
+    def _prepared(self, refs: list) -> Iterator:
+        """Decoded, preprocessed images in order. With workers they arrive while the encoder
+        works on earlier batches: the pool runs ahead of the consumer (imap), so decoding and
+        resizing overlap encoding instead of preceding it."""
         if self.pool is None:
-            return [_prepare(r) for r in refs]
-        return self.pool.map(_prepare, refs, chunksize=max(1, len(refs) // (4 * self.config.workers)))
+            return (_prepare(r) for r in refs)
+        chunk = max(1, min(16, self.config.batch_size // (2 * self.config.workers)))
+        return self.pool.imap(_prepare, refs, chunksize=chunk)
 
     @torch.no_grad()
-    def _encode(self, pixels: list[torch.Tensor]) -> np.ndarray:
+    def _encode_batch(self, pixels: list[np.ndarray]) -> np.ndarray:
         device = getattr(self.model, "device", None)   # where the tokenizer runs (--device)
-        batches = [self.model.img_to_idx(torch.stack(pixels[i:i + self.config.batch_size]).to(device)).cpu().numpy()
-                   for i in range(0, len(pixels), self.config.batch_size)]
-        return np.concatenate(batches) if batches else np.zeros((0, 0, 0), dtype=np.int64)
+        images = self.processor.uint8_to_pm1(np.stack(pixels))
+        return self.model.img_to_idx(images.to(device)).cpu().numpy()
 
     def encode_rows(self, source: Source, rows: list[RawSample], shard: str):
         wanted = [i for i, raw in enumerate(rows) if needs_image(source, raw)]
-        prepared = dict(zip(wanted, self._map([rows[i].image for i in wanted])))
-        samples, rejects, pixels = [], [], []
+        outcome, pending, batches = {}, [], []
+        for i, (tensor, status, detail) in zip(wanted, self._prepared([rows[i].image for i in wanted])):
+            outcome[i] = (tensor is not None, status, detail)
+            if tensor is not None:   # kept images are encoded in row order, batch by batch
+                pending.append(tensor)
+                if len(pending) == self.config.batch_size:
+                    batches.append(self._encode_batch(pending))
+                    pending = []
+        if pending:
+            batches.append(self._encode_batch(pending))
+        samples, rejects, kept_images = [], [], 0
         stats = {"rows": len(rows), "kept": 0, "skipped": 0, "converted": 0}
         for i, raw in enumerate(rows):
             image_row, status = -1, "none"
-            if i in prepared:
-                tensor, status, detail = prepared[i]
-                if tensor is None:
+            if i in outcome:
+                ok, status, detail = outcome[i]
+                if not ok:
                     stats["skipped"] += 1
                     reason = detail.split(":")[0]
                     stats[f"skipped:{reason}"] = stats.get(f"skipped:{reason}", 0) + 1
@@ -131,11 +144,12 @@ class ShardEncoder:
                     stats["converted"] += 1
                     stats[f"converted:{detail}"] = stats.get(f"converted:{detail}", 0) + 1
                     status = f"converted:{detail}"
-                image_row = len(pixels)
-                pixels.append(tensor)
+                image_row = kept_images
+                kept_images += 1
             stats["kept"] += 1
             samples.append(_record(source, raw, image_row, status))
-        return self._encode(pixels), samples, rejects, stats
+        codes = np.concatenate(batches) if batches else np.zeros((0, 0, 0), dtype=np.int64)
+        return codes, samples, rejects, stats
 
 
 def _chunks(rows: Iterable[RawSample], size: int) -> Iterator[list[RawSample]]:

@@ -43,6 +43,7 @@ class SourceOptions:
     demo_num_samples: int = 1000
     demo_image_size: int = 32
     demo_seed: int = 0
+    demo_turns: int = 3                         # questions per instruction row (one image, several answers)
 
 
 @dataclass

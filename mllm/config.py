@@ -15,6 +15,12 @@ _PRESETS = {
     # Dims of the golden fixture (official class, tiny Llama).
     "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
                  intermediate_size=256, vocab_size=32000, max_position_embeddings=2048, rms_norm_eps=1e-5),
+    # The CPU demo model the default training run builds: tiny-width Llama, one depth-head layer (the
+    # depth head runs 8 steps per image position: with 3 layers it cost more than the LLM) and
+    # learned image-position embeddings (see ImageCodeEmbedder).
+    "demo": dict(hidden_size=192, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4,
+                 intermediate_size=512, vocab_size=32000, max_position_embeddings=2048, rms_norm_eps=1e-5,
+                 depth_head_layers=1, image_position_embeddings=True),
     # A CPU-sized model for speed measurements.
     "cpu-small": dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=8,
                       intermediate_size=1376, vocab_size=32000, max_position_embeddings=2048, rms_norm_eps=1e-5),
@@ -35,6 +41,8 @@ class UniTokMLLMConfig(LlamaConfig):
     projector_norm_eps: LayerNorm at the head of mm_projector.
     depth_head_layers: Llama decoder layers of the depth transformer that predicts sub-codes.
     image_positions: default number of image positions (256 for a 256x256 image).
+    image_position_embeddings: add a learned embedding per image position to the embedder's output
+        (not in the release, which relies on RoPE alone; the CPU demo preset turns it on).
     token_layout: the special tokens (pad, bos, eos, boi, eoi, the unconditional prompt, the image
         placeholder) as a `mllm.token_layout.TokenLayout` dict; None is the official Llama-2 layout.
     """
@@ -49,6 +57,7 @@ class UniTokMLLMConfig(LlamaConfig):
     projector_norm_eps: float = 1e-6
     depth_head_layers: int = 3
     image_positions: int = 256
+    image_position_embeddings: bool = False
     token_layout: dict | None = None
 
     @property

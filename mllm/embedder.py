@@ -32,6 +32,12 @@ class ImageCodeEmbedder(nn.Module):
             nn.GELU(),
             nn.Linear(config.hidden_size, config.hidden_size),
         )
+        # Optional (not in the release): a learned embedding per image position. Without it the LLM
+        # knows where an image position is only through RoPE distances, which shift with the
+        # length of the text around the image; small models trained briefly then cannot tell left
+        # from right (measured on the demo: position answers at chance).
+        self.position_embedding = (nn.Parameter(torch.zeros(config.image_positions, config.hidden_size))
+                                   if config.image_position_embeddings else None)
 
     def check_codes(self, codes: torch.Tensor) -> None:
         """Codes must be integer (N, num_codebooks, L) with values in [0, codebook_size)."""
@@ -53,7 +59,15 @@ class ImageCodeEmbedder(nn.Module):
         With `past_kv` (a list filled in place) the causal projection reuses the keys/values of
         earlier calls: feeding an image one position at a time gives the same embeddings as
         embedding the whole image at once (the training-consistent generation path)."""
-        return self.mm_projector(self.attn_projection(self.code_features(codes), past_kv=past_kv))
+        offset = past_kv[0].shape[2] if past_kv else 0   # positions embedded by earlier calls
+        embeddings = self.mm_projector(self.attn_projection(self.code_features(codes), past_kv=past_kv))
+        if self.position_embedding is None:
+            return embeddings
+        end = offset + embeddings.shape[1]
+        if end > self.position_embedding.shape[0]:
+            raise ValueError(f"image has {end} positions but the model learned position embeddings for "
+                             f"{self.position_embedding.shape[0]} (config.image_positions)")
+        return embeddings + self.position_embedding[offset:end].to(embeddings.dtype)
 
     def dummy_output(self, like: torch.Tensor) -> torch.Tensor:
         """A zero that runs every trainable part once: on an image-free batch each rank must still

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from transformers.cache_utils import DynamicCache
 
 from .constants import IMAGE_TOKEN_INDEX
+from .fast_generation import static_loop
 from .token_layout import TokenLayout
 from .sampling import LogitsCallback, SamplingConfig, make_code_picker
 
@@ -47,15 +48,17 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
                          uncond_input_ids: Optional[torch.LongTensor] = None,
                          uncond_attention_mask: Optional[torch.Tensor] = None, temperature: float = 1.0,
                          top_k: int = 0, top_p: float = 1.0, generator: Optional[torch.Generator] = None,
-                         embedding: str = "consistent", depth_cache: bool = True,
+                         embedding: str = "consistent", depth_cache: bool = True, compile: bool = False,
                          on_logits: Optional[LogitsCallback] = None, progress: bool = False) -> torch.LongTensor:
     """Generate image codes after T2I prompts (which should end with the boi token).
 
     input_ids: (B, T) left-padded prompts; attention_mask marks real tokens (default: all).
     cfg_scale != 1 needs `uncond_input_ids` (1 or B rows, e.g. the "<unconditional>\\x00" prompt);
     logits are mixed as uncond + cfg_scale * (cond - uncond) at every depth step and the sampled
-    code is fed to both rows. Greedy: temperature 0 or top_k 1. `depth_cache=False` runs the
-    official depth-head reference that recomputes its prefix at every step (same codes, slower).
+    code is fed to both rows. Greedy: temperature 0 or top_k 1. The default runs lean steps on
+    static KV buffers (mllm.fast_generation); `compile=True` runs them through torch.compile.
+    `depth_cache=False` runs the official loop instead: Hugging Face layers with a growing cache
+    and a depth head that recomputes its prefix at every step (same codes, slower).
     Returns LongTensor (B, num_codebooks, num_positions).
     """
     config = model.config
@@ -85,6 +88,9 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
 
     position = [0]
     pick = make_code_picker(batch, cfg_scale, sampling, generator, position=lambda: position[0], on_logits=on_logits)
+    if depth_cache:
+        return static_loop(model, input_ids, attention_mask, num_positions, batch, pick,
+                           lambda t: position.__setitem__(0, t), embedding, compile=compile, progress=progress)
     cache = DynamicCache()
     position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
     out = model.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
@@ -93,7 +99,7 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
     columns = []
     for t in tqdm(range(num_positions), desc="image positions", disable=not progress):
         position[0] = t
-        codes = model.ar_head.sample_position(out.last_hidden_state[:, -1], pick, use_cache=depth_cache)
+        codes = model.ar_head.sample_position(out.last_hidden_state[:, -1], pick, use_cache=False)
         columns.append(codes[:batch])
         if t == num_positions - 1:
             break

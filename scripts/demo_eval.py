@@ -1,12 +1,17 @@
-"""Measure a demo-trained MLLM on held-out demo items (never seen in training):
+"""Measure a demo-trained MLLM on held-out demo scenes (never seen in training):
 
-- understanding: greedy answers to the colour / shape / position questions, accuracy vs chance;
-- generation: images generated from held-out captions, share whose dominant colour matches the
-  colour named in the prompt, vs chance.
+- understanding: greedy answers to `--per-kind` held-out questions of each kind (colour, shape,
+  position, size, count, yes/no existence) in training wordings, and as many in the wordings
+  training never used (held-out-only paraphrases);
+- generation: `--images` images per CFG scale generated from held-out single-object prompts
+  (dominant colour, shape, size, grid cell of the largest object) and as many 1-3-object prompts
+  (object count), checked programmatically; the checks are first validated on ground-truth
+  renders of the same prompts (their accuracy there is reported).
 
-    python scripts/demo_eval.py [--model outputs/finetune_demo/export] [--num 30] [--cfg 3.0]
+Every figure has its chance level and a one-sided binomial p-value.
 
-Figures only: the binomial p-value says how unlikely the count is under guessing; no thresholds.
+    python scripts/demo_eval.py [--model outputs/finetune_demo/export] [--per-kind 300] [--images 100]
+                                [--cfg 1 3 5] [--json outputs/demo_eval.json]
 """
 from __future__ import annotations
 
@@ -14,93 +19,81 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-
-import mllm  # noqa: E402,F401
-from data_recipes.demo import QUESTIONS, answer_is_correct, chance_level, colour_chance, demo_items, score  # noqa: E402
-from data_recipes.demo.checks import colour_matches_prompt, dominant_colour  # noqa: E402
-from data_recipes.sequences import tokenizer_image_token, vicuna_prompt  # noqa: E402
-from mllm.conversation import t2i_prompt_ids  # noqa: E402
-from mllm.token_layout import TokenLayout  # noqa: E402
+from evaluators.mllm.demo_skills import (answer_vqa, score_vqa, t2i_eval, t2i_specs, validate_checks,  # noqa: E402
+                                         vqa_items)
 
 
-def load(model_dir: Path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from unitok import UniTok
-    from unitok.processing import UniTokImageProcessor, tensor_to_pil
-
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    unitok = UniTok.from_pretrained(str(model_dir / "unitok")).eval()
-    return model, tokenizer, unitok, UniTokImageProcessor.from_config(unitok.config), tensor_to_pil
+def _line(name: str, r: dict) -> str:
+    return (f"  {name:<22} {r['accuracy']:6.1%}  chance {r['chance']:5.1%}  p={r['p_value']:.2g}  "
+            f"(n={r['n']})")
 
 
-@torch.no_grad()
-def understanding(model, tokenizer, unitok, processor, items) -> dict:
-    results, layout = {}, TokenLayout.of(model.config)
-    for kind in QUESTIONS:
-        outcomes, examples = [], []
-        for item in items:
-            codes = unitok.img_to_idx(processor([item.image]))
-            prompt = vicuna_prompt(item.conversation(kind)[:1], add_generation_prompt=True, layout=layout)
-            ids = torch.tensor([tokenizer_image_token(prompt, tokenizer, layout)])
-            out = model.generate(ids, image_codes=codes, max_new_tokens=8, do_sample=False,
-                                 eos_token_id=layout.eos, pad_token_id=layout.pad)
-            answer = tokenizer.decode(out[0], skip_special_tokens=True).strip()
-            outcomes.append(answer_is_correct(answer, item.answer(kind), kind))
-            examples.append((item.answer(kind), answer))
-        s = score(outcomes, chance_level(kind))
-        results[kind] = {"accuracy": s.accuracy, "chance": s.chance, "p_value": s.p_value, "n": s.total,
-                         "examples": examples[:3]}
-    return results
+def evaluate(pipe, per_kind: int, images: int, cfg_scales, seed: int = 0) -> dict:
+    size = pipe.unitok.config.img_size
+    report = {"image_size": size}
+    t0 = time.time()
+    for name, only in (("vqa", False), ("vqa_heldout_paraphrases", True)):
+        items = vqa_items(per_kind, size, seed, heldout_only=only)
+        report[name] = score_vqa(items, answer_vqa(pipe, items))
+    report["vqa_seconds"] = time.time() - t0
+    single = t2i_specs(images, seed, objects=1)
+    multi = [s for k in (1, 2, 3) for s in t2i_specs(-(-images // 3), seed, objects=k)][:images]
+    report["checker_on_ground_truth"] = {**validate_checks(single, size),
+                                         "count": validate_checks(multi, size)["count"]}
+    report["t2i"] = {}
+    for cfg in cfg_scales:
+        t0 = time.time()
+        scores, _ = t2i_eval(pipe, single, cfg, seed)
+        scores["count"] = t2i_eval(pipe, multi, cfg, seed + 1)[0]["count"]
+        report["t2i"][f"cfg{cfg:g}"] = {**scores, "seconds": time.time() - t0}
+    return report
 
 
-@torch.no_grad()
-def generation(model, tokenizer, unitok, tensor_to_pil, items, cfg_scale: float, seed: int) -> dict:
-    generator, layout = torch.Generator().manual_seed(seed), TokenLayout.of(model.config)
-    uncond = torch.tensor([t2i_prompt_ids(tokenizer, None, layout)])
-    outcomes, found = [], []
-    for item in items:
-        ids = torch.tensor([t2i_prompt_ids(tokenizer, item.long_caption, layout)])
-        codes = model.generate_image_codes(ids, cfg_scale=cfg_scale, uncond_input_ids=uncond if cfg_scale != 1 else None,
-                                           temperature=1.0, top_k=0, top_p=1.0, generator=generator)
-        image = tensor_to_pil(unitok.idx_to_img(codes))[0]
-        outcomes.append(colour_matches_prompt(image, item.long_caption))
-        found.append((item.colour, dominant_colour(image)))
-    s = score(outcomes, colour_chance())
-    return {"accuracy": s.accuracy, "chance": s.chance, "p_value": s.p_value, "n": s.total, "examples": found[:5]}
+def print_report(report: dict) -> None:
+    for name in ("vqa", "vqa_heldout_paraphrases"):
+        print(f"{name}:")
+        for kind, r in report[name].items():
+            print(_line(kind, r) + f"  e.g. {r['examples'][0]}")
+    print("image checks on ground-truth renders:")
+    for attr, r in report["checker_on_ground_truth"].items():
+        print(_line(attr, r))
+    for cfg, scores in report["t2i"].items():
+        print(f"t2i {cfg}:")
+        for attr, r in scores.items():
+            if attr != "seconds":
+                print(_line(attr, r))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("outputs/finetune_demo/export"))
-    parser.add_argument("--num", type=int, default=30, help="held-out items per question kind / prompts")
-    parser.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale for generation")
+    parser.add_argument("--unitok", type=Path, default=None, help="default: MODEL/unitok")
+    parser.add_argument("--per-kind", type=int, default=300, help="held-out questions per kind (and wording set)")
+    parser.add_argument("--images", type=int, default=100, help="generated images per attribute and CFG scale")
+    parser.add_argument("--cfg", type=float, nargs="*", default=[1.0, 3.0, 5.0], help="CFG scales for generation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if not (args.model / "config.json").exists():
         raise SystemExit(f"{args.model} is not an exported model; run train/pretrain.py and train/finetune.py first")
-    model, tokenizer, unitok, processor, tensor_to_pil = load(args.model)
-    size = unitok.config.img_size
-    items = list(demo_items(args.num, split="heldout", seed=0, image_size=size))
-    report = {"model": str(args.model), "understanding": understanding(model, tokenizer, unitok, processor, items),
-              "generation": generation(model, tokenizer, unitok, tensor_to_pil, items, args.cfg, args.seed)}
-    print(f"held-out demo items: {args.num}")
-    for kind, r in report["understanding"].items():
-        print(f"  VQA {kind:<9} accuracy {r['accuracy']:.2f}  chance {r['chance']:.2f}  p={r['p_value']:.2g}  "
-              f"e.g. {r['examples'][0]}")
-    g = report["generation"]
-    print(f"  T2I colour    match    {g['accuracy']:.2f}  chance {g['chance']:.2f}  p={g['p_value']:.2g}  "
-          f"(expected, found) e.g. {g['examples'][:3]}")
+    import torch
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    from mllm import UnifiedPipeline
+    pipe = UnifiedPipeline.from_pretrained(str(args.model), str(args.unitok or args.model / "unitok"),
+                                           device="cpu", dtype="float32")
+    report = {"model": str(args.model), **evaluate(pipe, args.per_kind, args.images, args.cfg, args.seed)}
+    print_report(report)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1))
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv with the CPU PyTorch build and this project installed (editable).
-#   bash scripts/setup_venv.sh        # runtime
+#   bash scripts/setup_venv.sh        # runtime (+ scripts/fetch_assets.sh: LPIPS weights, held-out photos)
 #   bash scripts/setup_venv.sh dev    # + test dependencies and the small offline test assets
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +27,5 @@ if [ "${1:-}" = "dev" ]; then
 else
     .venv/bin/pip install -q -e .
 fi
+# The default runs' assets (LPIPS-VGG16 weights for the tokenizer loss, held-out photos), SHA-256 checked.
+bash scripts/fetch_assets.sh .venv/bin/python

@@ -134,10 +134,23 @@ class UniTokImageProcessor:
 
     def process_one(self, image: ImageInput) -> torch.Tensor:
         """(3, size, size) float tensor in [-1, 1] for one image."""
+        return pil_to_tensor_pm1(self.resized(image))
+
+    def resized(self, image: ImageInput) -> Image.Image:
+        """The RGB image after resizing/cropping (or padding), before the conversion to floats."""
         if self.mode == "pad":
-            return pil_to_tensor_pm1(pad_to_square_resize(image, self.size))
-        image = resize_short_side(to_rgb(image), int(self.size * self.resize_ratio))
-        return pil_to_tensor_pm1(center_crop(image, self.size))
+            return pad_to_square_resize(image, self.size)
+        return center_crop(resize_short_side(to_rgb(image), int(self.size * self.resize_ratio)), self.size)
+
+    def process_uint8(self, image: ImageInput) -> np.ndarray:
+        """(size, size, 3) uint8: what worker processes send back (a quarter of the float bytes);
+        `uint8_to_pm1` on a stack of them equals stacking `process_one` outputs exactly."""
+        return np.asarray(self.resized(image), dtype=np.uint8)
+
+    @staticmethod
+    def uint8_to_pm1(pixels: np.ndarray) -> torch.Tensor:
+        """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-1, 1], the arithmetic of pil_to_tensor_pm1."""
+        return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float().div(255.0).mul(2.0).sub(1.0)
 
     def __call__(self, images: ImageInput | Sequence[ImageInput]) -> torch.Tensor:
         """(B, 3, size, size) float tensor in [-1, 1]."""

@@ -1,95 +1,96 @@
-"""The `demo` data set: one coloured shape on a light-grey background, generated from a seed.
+"""The `demo` data set: procedural scenes (`demo.scenes`) with questions and captions (`demo.language`).
 
-Every attribute of an item is known from the generator, so captions, question-answer pairs and
-the checks in `demo.checks` need no annotation. Train and held-out items come from disjoint
-random streams ([seed, split, index] seeds) so that held-out images are never seen in training.
+Every attribute of an item is known from its scene spec, so captions, question-answer pairs and
+the checks in `demo.checks` need no annotation. Train and held-out items are disjoint twice over:
+they come from separate random streams ([seed, split, index] seeds) and a scene belongs to the
+held-out split exactly when the hash of its spec falls in the held-out bucket, so no spec can be
+in both.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from data_recipes.demo.language import (CAPTION_TEMPLATES, KINDS, Question, ask, caption, long_caption)
+from data_recipes.demo.scenes import SceneSpec, render, sample_scene
 from mllm.constants import IMAGE_PLACEHOLDER, SHORT_ANSWER_INSTRUCTION
 
-BACKGROUND = (200, 200, 200)
-# Saturated and far apart in RGB so that the dominant colour of a generated image is unambiguous.
-COLOURS = {"red": (220, 30, 30), "green": (30, 180, 40), "blue": (30, 60, 220), "yellow": (235, 215, 20)}
-SHAPES = ("circle", "square", "triangle")
-POSITIONS = ("left", "center", "right")
-SIZES = ("small", "large")
 SPLITS = {"train": 0, "heldout": 1}
-QUESTIONS = {
-    "colour": ("What colour is the shape?", COLOURS),
-    "shape": ("What shape is in the image?", SHAPES),
-    "position": ("Where is the shape in the image?", POSITIONS),
-}
+HELDOUT_BUCKETS = 8          # 1 in 8 scene hashes is held-out
+
+
+def is_heldout_scene(spec: SceneSpec) -> bool:
+    return int(spec.key()[:8], 16) % HELDOUT_BUCKETS == 0
+
+
+def _user_turn(question: str, with_image: bool) -> dict:
+    text = f"{question}\n{SHORT_ANSWER_INSTRUCTION}"
+    return {"from": "human", "value": f"{IMAGE_PLACEHOLDER}\n{text}" if with_image else text}
 
 
 @dataclass
 class DemoItem:
     index: int
     split: str
-    shape: str
-    colour: str
-    position: str
-    size: str
+    seed: int
+    spec: SceneSpec
     image: Image.Image = field(repr=False)
+
+    def _rng(self, *salt: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, SPLITS[self.split], self.index, *salt])
 
     @property
     def caption(self) -> str:
-        """Short "original" caption."""
-        return f"a {self.colour} {self.shape}"
+        """Short "original" caption (colours and shapes)."""
+        return caption(self.spec)
 
     @property
     def long_caption(self) -> str:
-        """Re-caption-style long caption (chosen with probability 0.8 for T2I)."""
-        where = "in the center" if self.position == "center" else f"on the {self.position}"
-        return f"a {self.size} {self.colour} {self.shape} {where} of a grey background"
+        """Re-caption-style full caption, in the item's paraphrase (chosen with probability 0.8 for T2I)."""
+        return long_caption(self.spec, int(self._rng(1).integers(len(CAPTION_TEMPLATES))))
 
-    def answer(self, kind: str) -> str:
-        return {"colour": self.colour, "shape": self.shape, "position": self.position}[kind]
+    def question(self, kind: str, heldout_only: bool = False, salt: int = 0) -> Optional[Question]:
+        """A deterministic question of `kind`; `heldout_only` uses the wordings training never sees."""
+        return ask(self.spec, kind, self._rng(2, KINDS.index(kind), int(heldout_only), salt), heldout_only)
 
-    def conversation(self, kind: str) -> list[dict]:
-        """LLaVA-style single-turn VQA conversation with the image in the first user turn."""
-        question = QUESTIONS[kind][0]
-        return [{"from": "human", "value": f"{IMAGE_PLACEHOLDER}\n{question}\n{SHORT_ANSWER_INSTRUCTION}"},
-                {"from": "gpt", "value": self.answer(kind)}]
+    def conversation(self, kind: str, heldout_only: bool = False) -> list[dict]:
+        """LLaVA-style single-turn VQA conversation with the image in the user turn."""
+        q = self.question(kind, heldout_only)
+        if q is None:
+            raise ValueError(f"item {self.split}/{self.index} has no unambiguous {kind} question")
+        return [_user_turn(q.question, True), {"from": "gpt", "value": q.answer}]
+
+    def training_conversation(self, turns: int, kinds: Sequence[str] = KINDS) -> tuple[list[dict], list[Question]]:
+        """Several questions of distinct kinds about the image (the image in the first turn only):
+        one image encodes once and serves every answer, which makes each step carry more targets."""
+        rng = self._rng(3)
+        chosen = [kinds[i] for i in rng.permutation(len(kinds))]
+        conversation, questions = [], []
+        for kind in chosen:
+            if len(questions) == turns:
+                break
+            q = self.question(kind, salt=len(questions) + 1)
+            if q is None:
+                continue
+            conversation += [_user_turn(q.question, not questions), {"from": "gpt", "value": q.answer}]
+            questions.append(q)
+        return conversation, questions
 
 
-def demo_item(index: int, split: str = "train", seed: int = 0, image_size: int = 32) -> DemoItem:
+def demo_item(index: int, split: str = "train", seed: int = 0, image_size: int = 64) -> DemoItem:
     if split not in SPLITS:
         raise ValueError(f"demo split {split!r} unknown; use one of {sorted(SPLITS)}")
-    if image_size < 16:
-        raise ValueError(f"demo image_size {image_size} is too small to draw distinguishable shapes (>= 16)")
     rng = np.random.default_rng([seed, SPLITS[split], index])
-    shape = SHAPES[rng.integers(len(SHAPES))]
-    colour = list(COLOURS)[rng.integers(len(COLOURS))]
-    position = POSITIONS[rng.integers(len(POSITIONS))]
-    size = SIZES[rng.integers(len(SIZES))]
-    image = _draw(shape, COLOURS[colour], position, size, image_size, rng)
-    return DemoItem(index, split, shape, colour, position, size, image)
+    while True:   # on average 8/7 draws for train, 8 for held-out
+        spec = sample_scene(rng)
+        if is_heldout_scene(spec) == (split == "heldout"):
+            break
+    return DemoItem(index, split, seed, spec, render(spec, image_size))
 
 
-def _draw(shape: str, rgb: tuple, position: str, size: str, s: int, rng: np.random.Generator) -> Image.Image:
-    radius = s * (0.13 if size == "small" else 0.2)
-    cx = s * {"left": 0.22, "center": 0.5, "right": 0.78}[position]
-    # Small vertical and horizontal jitter: images differ while position stays unambiguous.
-    cx += rng.uniform(-0.04, 0.04) * s
-    cy = s * 0.5 + rng.uniform(-0.15, 0.15) * s
-    image = Image.new("RGB", (s, s), BACKGROUND)
-    draw = ImageDraw.Draw(image)
-    box = (cx - radius, cy - radius, cx + radius, cy + radius)
-    if shape == "circle":
-        draw.ellipse(box, fill=rgb)
-    elif shape == "square":
-        draw.rectangle(box, fill=rgb)
-    else:
-        draw.polygon([(cx, cy - radius), (cx - radius, cy + radius), (cx + radius, cy + radius)], fill=rgb)
-    return image
-
-
-def demo_items(num_samples: int, split: str = "train", seed: int = 0, image_size: int = 32):
+def demo_items(num_samples: int, split: str = "train", seed: int = 0, image_size: int = 64):
     for index in range(num_samples):
         yield demo_item(index, split, seed, image_size)

@@ -29,6 +29,7 @@ ASPECTS = (0.35, 0.45, 0.55, 0.65, 0.75)
 # Rotation grids (degrees) over each shape's symmetry period.
 PERIODS = {"circle": 1, "square": 90, "rectangle": 180, "triangle": 120, "ellipse": 180, "star": 72}
 ANGLE_STEP = 6
+MAX_MATTE_AREA_RATIO = 2.0  # matte area / true object area above which no figure is found
 MIN_OBJECT_CONTRAST = 20.0   # RGB distance: an object closer than this to its background has vanished
 
 
@@ -131,7 +132,11 @@ def check_object(rendered: RenderedScene, recon: np.ndarray, i: int, shape: str,
     # The matte is measured against the true background where that is visible (no other object).
     if visible:
         alpha = soft_matte(recon[window], rendered.background[window], rgb)
-        predicted, iou, _ = classify_shape(alpha, others[window] < 0.02)
+        valid = others[window] < 0.02
+        # A figure, not the whole window: when the object vanished into a reconstructed background
+        # that differs from the true one, the matte fills the window and would fit any box.
+        if (alpha * valid).sum() <= MAX_MATTE_AREA_RATIO * mask.sum():
+            predicted, iou, _ = classify_shape(alpha, valid)
     return ObjectCheck(shape, colour, predicted, colour_term(rgb), tuple(int(round(v)) for v in rgb), iou, visible)
 
 

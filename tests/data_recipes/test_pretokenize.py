@@ -90,3 +90,28 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, tiny_unitok_dir
         image = demo_item(index, "train", 0, 32).image
         direct = model.img_to_idx(processor(image)).numpy()[0]
         assert np.array_equal(reader.record(index)["codes"], direct)
+
+
+def test_worker_pool_overlapping_the_encoder_writes_what_one_process_writes(tmp_path, tiny_unitok_dir):
+    """Decoding in workers, streamed into batches while the encoder runs, changes no code or record;
+    broken images in the middle of a batch keep every image row pointing at its own codes."""
+    rows = write_broken_folder(tmp_path / "imgs")
+    recipe = parse_recipe(f"name: mix\nsources:\n  - {{name: files, loader: jsonl, path: {rows}, sample_type: i2t}}\n"
+                          "  - {name: shapes, loader: demo, sample_type: t2i}\n"
+                          "defaults: {demo_num_samples: 23, demo_image_size: 32}\n", str(tmp_path / "mix.yaml"))
+    model, processor = load_unitok(str(tiny_unitok_dir))
+    for workers in (0, 2):
+        pretokenize(recipe, model, processor, PretokenizeConfig(out=tmp_path / f"w{workers}", shard_size=10,
+                                                                 batch_size=3, workers=workers,
+                                                                 max_pixels=50_000_000))
+    for source in ("files", "shapes"):
+        one, pool = (list(PretokenizedSource(tmp_path / f"w{w}" / source)) for w in (0, 2))
+        assert [r["key"] for r in one] == [r["key"] for r in pool] and len(one) > 4
+        for a, b in zip(one, pool):
+            assert (a.get("codes") is None) == (b.get("codes") is None)
+            if a.get("codes") is not None:
+                assert np.array_equal(a["codes"], b["codes"])
+    shapes = list(PretokenizedSource(tmp_path / "w2" / "shapes"))
+    for index in (0, 11, 22):
+        direct = model.img_to_idx(processor(demo_item(index, "train", 0, 32).image)).numpy()[0]
+        assert np.array_equal(shapes[index]["codes"], direct)

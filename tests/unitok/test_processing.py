@@ -128,3 +128,17 @@ def test_invalid_arguments_are_rejected():
         UniTokImageProcessor()([])
     with pytest.raises(ValueError, match="smaller than the crop"):
         center_crop(Image.new("RGB", (10, 10)), 16)
+
+
+def test_uint8_path_equals_process_one_exactly():
+    """pretokenize's workers send uint8 pixels; converting a stack of them equals process_one bit for bit."""
+    import numpy as np
+    from PIL import Image
+
+    from unitok.processing import UniTokImageProcessor
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (40 + i, 57, 3), dtype=np.uint8)) for i in range(3)]
+    for mode in ("center_crop", "pad"):
+        processor = UniTokImageProcessor(size=32, mode=mode)
+        stacked = processor.uint8_to_pm1(np.stack([processor.process_uint8(im) for im in images]))
+        assert torch.equal(stacked, torch.stack([processor.process_one(im) for im in images]))

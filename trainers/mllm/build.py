@@ -22,7 +22,7 @@ class Trainable:
     """Which parts receive gradients. The codebooks (UniTok code vectors) never do."""
     llm: bool = True            # decoder layers, final norm, lm_head, token embeddings
     projection: bool = True     # multi_embedder.attn_projection
-    projector: bool = True      # multi_embedder.mm_projector
+    projector: bool = True      # multi_embedder.mm_projector (and position_embedding when present)
     depth_head: bool = True     # ar_head
 
 
@@ -79,7 +79,7 @@ def set_trainable(model: torch.nn.Module, parts: Trainable) -> None:
             flag = False
         elif ".attn_projection." in name:
             flag = parts.projection
-        elif ".mm_projector." in name:
+        elif ".mm_projector." in name or name.endswith("multi_embedder.position_embedding"):
             flag = parts.projector
         elif name.startswith("ar_head."):
             flag = parts.depth_head

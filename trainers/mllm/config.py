@@ -24,7 +24,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "train" / "configs"
 class TrainConfig:
     stage: str = "pretrain"                  # pretrain | finetune (only names the run)
     # ---- model
-    model_preset: str = "tiny"               # mllm preset for a new model
+    model_preset: str = "demo"               # mllm preset for a new model
     init_from: Optional[str] = None          # MLLM folder to continue from (finetune); None: new model
     llm_path: Optional[str] = None           # pretrained LLM starting a new model: HF folder, .gguf, py:PACKAGE/FILE
     unitok: str = "outputs/tokenizer_demo/export"
@@ -38,8 +38,8 @@ class TrainConfig:
     micro_batch: int = 4                     # per process (samples, before packing)
     global_batch: int = 8                    # micro_batch * grad accumulation * world size
     # ---- optimisation
-    steps: int = 300
-    lr: float = 1e-3
+    steps: int = 1200
+    lr: float = 2e-3
     min_lr_ratio: float = 0.1                # cosine floor as a fraction of lr
     warmup_steps: int = 20
     weight_decay: float = 0.0
@@ -70,13 +70,18 @@ class TrainConfig:
     save_every: int = 100
     keep_checkpoints: int = 2
     log_every: int = 1
+    # ---- held-out evaluation during training (demo recipes; 0 turns it off)
+    eval_every: int = 50                     # steps between evaluations (and at the last step)
+    eval_per_kind: int = 16                  # held-out VQA questions per kind (half as many reworded)
+    eval_t2i_images: int = 8                 # generated images per evaluation when the recipe has T2I
+    eval_cfg: float = 3.0                    # CFG scale of those images
     resume: bool = True                      # continue from the latest complete checkpoint in out/
     crash_after_step: Optional[int] = None   # testing: SIGKILL rank 0 after this step
 
     def __post_init__(self):
         if self.zero not in ZERO_CHOICES:
             raise ValueError(f"zero must be one of {ZERO_CHOICES}, got {self.zero!r}")
-        for name in ("micro_batch", "global_batch", "steps", "save_every", "log_every", "max_length", "ppl_tokens"):
+        for name in ("micro_batch", "global_batch", "steps", "save_every", "log_every", "max_length", "eval_per_kind", "ppl_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.trainable is not None:
@@ -117,7 +122,7 @@ PRESETS = {
     "finetune_demo": dict(stage="finetune", init_from="outputs/pretrain_demo/export",
                           unitok="outputs/pretrain_demo/export/unitok",
                           text_tokenizer="outputs/pretrain_demo/export", out="outputs/finetune_demo",
-                          steps=200, lr=5e-4, warmup_steps=10),
+                          steps=500, lr=1e-3, warmup_steps=20),
     # Two-stage recipe on a pretrained LLM (SmolLM2-135M-Instruct with its own tokenizer, which
     # gets <boi>/<eoi> added). Stage 1 aligns (LLM frozen) on captions and T2I; stage 2 trains
     # everything on instructions, T2I and plain text, at a low learning rate that spares the

@@ -68,7 +68,7 @@ class StepBatches:
 
     def __init__(self, cfg: TrainConfig, tokenizer, rank: int, world_size: int, layout: Optional[TokenLayout] = None):
         """layout: the model's special tokens (default: the official Llama-2 layout)."""
-        recipe = load_recipe(cfg.recipe)
+        self.recipe = recipe = load_recipe(cfg.recipe)
         layout = layout or TokenLayout()
         self.dataset = MixtureDataset(recipe, cfg.pretok_path, tokenizer, rank=rank, world_size=world_size,
                                       seed=cfg.seed, layout=layout)

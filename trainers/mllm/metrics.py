@@ -66,6 +66,9 @@ class MetricsLogger:
         print(f"step {record['step']:>5} | loss {record['loss']:.4f} | text {record['text_loss']:.4f} | "
               f"image {record['image_loss']:.4f} | lr {record['lr']:.2e} | {record['tokens_per_s']:.0f} tok/s | "
               f"MFU {100 * record['mfu']:.2f}%", flush=True)
+        held_out = {k.split("/", 1)[1]: v for k, v in record.items() if k.startswith("eval/")}
+        if held_out:
+            print("       held-out | " + ", ".join(f"{k} {v:.2f}" for k, v in held_out.items()), flush=True)
 
     def close(self) -> None:
         if self.tb is not None:

@@ -13,24 +13,18 @@ from typing import Iterable, List
 from mllm.constants import (BOI_TOKEN_ID, BOS_TOKEN_ID, EOI_TOKEN_ID, EOS_TOKEN_ID, SHORT_ANSWER_INSTRUCTION,
                             T2I_SUFFIX, UNCONDITIONAL_PROMPT, VICUNA_SYSTEM)
 
-DEMO_VOCAB_SIZE = 512
+DEMO_VOCAB_SIZE = 1024
 
 
 def demo_corpus() -> List[str]:
     """Every text the demo data and prompts can produce (captions, questions, answers, templates)."""
-    from data_recipes.demo.shapes import COLOURS, POSITIONS, QUESTIONS, SHAPES, SIZES
+    from data_recipes.demo.language import corpus_lines
 
-    lines = [VICUNA_SYSTEM, T2I_SUFFIX.strip(), UNCONDITIONAL_PROMPT, SHORT_ANSWER_INSTRUCTION,
-             "USER: ASSISTANT:", "</s>"]
-    lines += [q for q, _ in QUESTIONS.values()]
-    for colour in COLOURS:
-        for shape in SHAPES:
-            lines.append(f"a {colour} {shape}")
-            for size in SIZES:
-                for pos in POSITIONS:
-                    where = "in the center" if pos == "center" else f"on the {pos}"
-                    lines.append(f"a {size} {colour} {shape} {where} of a grey background.")
-    lines += list(POSITIONS)
+    # Repeated so that BPE merges them into whole words: the fixed prompt text of every sample and
+    # the one-word answers then cost a token per word (the system prompt alone was 79 tokens).
+    fixed = [VICUNA_SYSTEM, T2I_SUFFIX.strip(), SHORT_ANSWER_INSTRUCTION, "USER: ASSISTANT:"]
+    lines = fixed * 40 + [UNCONDITIONAL_PROMPT, "</s>"]
+    lines += corpus_lines() * 10
     return lines
 
 

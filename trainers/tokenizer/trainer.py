@@ -162,7 +162,7 @@ class TokenizerTrainer:
             n_params = sum(p.numel() for p in self.model.parameters())
             print(f"[train] {n_params / 1e6:.2f}M params, {self.dist.world_size} rank(s), {len(self.source)} samples, "
                   f"{cfg.steps} steps x {cfg.batch_size}/rank, {'bf16' if self.bf16 else 'fp32'}, "
-                  f"LPIPS {self.lpips_status}, GAN {self.adv.status if self.adv else 'off'}")
+                  f"LPIPS {self.lpips_status}, GAN {self.adv.status if self.adv else cfg.gan_note}")
         if self.step == 0:
             self.heldout_before = reconstruction_metrics(self.model, self.preview)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not main, desc="train", dynamic_ncols=True)
@@ -199,7 +199,7 @@ class TokenizerTrainer:
             summary = {"steps": self.step, "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
                        "heldout_before": before, "heldout_after": after, "last_metrics": last,
                        "skipped_images": dict(self.loader.state.skipped), "lpips": self.lpips_status,
-                       "gan": self.adv.status if self.adv else "off", "config": self.cfg.to_dict()}
+                       "gan": self.adv.status if self.adv else self.cfg.gan_note, "config": self.cfg.to_dict()}
             if self.cfg.export:
                 export = self.out / "export"
                 self.model.save_pretrained(export)

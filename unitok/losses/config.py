@@ -27,12 +27,13 @@ class UniTokLossConfig:
     disc_aug_prob: float = 1.0
     lpips_min_resolution: int = 48
     lpips_weights: Optional[str] = None
+    lpips_samples: int = 0               # LPIPS on the first N images of each batch; 0 = all (official)
     dino_weights: Optional[str] = None
     clip_local_loss: bool = True
     clip_gather_with_grad: bool = True
 
     def __post_init__(self):
-        for name in ("l1", "l2", "lpips", "vq", "entropy", "clip", "gan", "bcr", "disc_warmup_epoch"):
+        for name in ("l1", "l2", "lpips", "vq", "entropy", "clip", "gan", "bcr", "disc_warmup_epoch", "lpips_samples"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss weight {name} must be >= 0, got {getattr(self, name)}")
         if not 0 < self.adaptive_min <= self.adaptive_max:

@@ -52,3 +52,13 @@ def test_a_vanished_object_keeps_nothing():
     empty = np.clip(np.round(rendered.background), 0, 255).astype(np.uint8)
     for check in check_scene(scene, rendered, empty):
         assert check.predicted_shape is None and not check.shape_kept and not check.colour_kept
+
+
+def test_an_object_lost_in_a_wrong_background_is_no_shape():
+    """The reconstruction keeps only a flat background of another colour: the matte would fill the
+    whole window (and fit a square perfectly) but there is no figure, so no shape is kept."""
+    for scene, rendered in SCENES[:10]:
+        flat = np.broadcast_to(rendered.background.mean((0, 1)) + 40, rendered.image.shape)
+        flat = np.clip(flat, 0, 255).astype(np.uint8)
+        for check in check_scene(scene, rendered, flat):
+            assert not check.shape_kept, check

@@ -13,7 +13,7 @@ from trainers.mllm.engine import deepspeed_config, warmup_cosine
 
 def test_presets_and_overrides():
     cfg = parse_config([])
-    assert cfg.model_preset == "tiny" and cfg.recipe == "demo" and cfg.zero == "2"
+    assert cfg.model_preset == "demo" and cfg.recipe == "demo" and cfg.zero == "2"
     ft = parse_config(["--preset", "finetune_demo", "--zero", "3", "--lora", "true", "--steps", "7"])
     assert ft.init_from == "outputs/pretrain_demo/export" and ft.zero == "3" and ft.lora and ft.steps == 7
     assert parse_config(["--zero", "3-offload"]).deepspeed_json().name == "zero3_offload.json"

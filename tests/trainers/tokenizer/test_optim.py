@@ -71,7 +71,7 @@ def test_logit_scale_is_clamped_to_ln_100(model):
 
 def test_train_config_presets_and_validation():
     demo = TrainConfig.from_preset("demo")
-    assert demo.data.source == "demo" and demo.output_dir == "outputs/tokenizer_demo"
+    assert demo.data.source == "scenes" and demo.output_dir == "outputs/tokenizer_demo"
     assert TrainConfig.from_preset("official").optim.lr == 5e-4
     with pytest.raises(ValueError, match="unknown training preset"):
         TrainConfig.from_preset("huge")

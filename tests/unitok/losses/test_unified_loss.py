@@ -121,3 +121,18 @@ def test_discriminator_step_is_hinge_plus_weighted_bcr():
     assert result.terms["acc_real"].item() == pytest.approx((lr > 0).float().mean().item() * 100)
     result.total.backward()
     assert fake.grad is None and all(p.grad is not None for p in disc.parameters())
+
+
+def test_lpips_samples_scores_the_first_rows_only():
+    torch.manual_seed(0)
+    lpips = LPIPS()
+    out = _outputs(_Decoder(), 48, batch=4)
+    images = torch.rand(4, 3, 48, 48) * 2 - 1
+    some = UnifiedLoss(UniTokLossConfig(lpips_samples=2), lpips=lpips).generator_step(out, images)
+    every = UnifiedLoss(UniTokLossConfig(), lpips=lpips).generator_step(out, images)
+    rec = out["img_rec"]
+    assert some.terms["lpips"].item() == pytest.approx(lpips(images[:2], rec[:2]).item(), rel=1e-6)
+    assert every.terms["lpips"].item() == pytest.approx(lpips(images, rec).item(), rel=1e-6)
+    assert some.terms["l2"].item() == every.terms["l2"].item()   # the pixel terms still see the whole batch
+    with pytest.raises(ValueError, match="lpips_samples"):
+        UniTokLossConfig(lpips_samples=-1)

@@ -11,7 +11,7 @@ def test_chunked_lookup_equals_one_shot_argmax(monkeypatch):
     torch.manual_seed(0)
     q = MultiCodebookQuantizer(num_codebooks=2, codebook_size=64, code_dim=4)
     feats = torch.randn(3, 50, 8)
-    monkeypatch.setattr(quantizer_module, "LOOKUP_CHUNK", 7)
+    monkeypatch.setattr(quantizer_module, "BATCHED_LOOKUP_ROWS", 7)
     chunked = q.f_to_idx(feats)
     for i, cb in enumerate(q.codebooks):
         sims = F.normalize(feats[..., 4 * i:4 * i + 4], dim=-1) @ F.normalize(cb.codebook.weight, dim=-1).T
@@ -89,3 +89,15 @@ def test_bad_widths_and_codes_are_rejected():
         q.f_to_idx(torch.randn(1, 4, 5))
     with pytest.raises(ValueError, match=r"\[0, 8\)"):
         q.idx_to_f(torch.full((1, 2, 4), 8))
+
+
+def test_batched_lookup_equals_one_lookup_per_sub_codebook(monkeypatch):
+    torch.manual_seed(0)
+    q = MultiCodebookQuantizer(4, 256, 8)
+    for cb in q.codebooks:
+        torch.nn.init.normal_(cb.codebook.weight)
+    features = torch.randn(3, 50, 32)
+    per_codebook = torch.stack([cb.lookup(chunk).view(3, 50)
+                                for chunk, cb in zip(features.reshape(-1, 32).split(8, dim=-1), q.codebooks)], dim=1)
+    monkeypatch.setattr(quantizer_module, "BATCHED_LOOKUP_ROWS", 7)   # several chunks, a ragged last one
+    assert torch.equal(q.f_to_idx(features), per_codebook)
