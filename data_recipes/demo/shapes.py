@@ -8,7 +8,8 @@ in both.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional, Sequence
 
 import numpy as np
@@ -37,7 +38,12 @@ class DemoItem:
     split: str
     seed: int
     spec: SceneSpec
-    image: Image.Image = field(repr=False)
+    image_size: int = 64
+
+    @cached_property
+    def image(self) -> Image.Image:
+        """Rendered on first use: text-only rows never pay for it."""
+        return render(self.spec, self.image_size)
 
     def _rng(self, *salt: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, SPLITS[self.split], self.index, *salt])
@@ -88,7 +94,9 @@ def demo_item(index: int, split: str = "train", seed: int = 0, image_size: int =
         spec = sample_scene(rng)
         if is_heldout_scene(spec) == (split == "heldout"):
             break
-    return DemoItem(index, split, seed, spec, render(spec, image_size))
+    if image_size < 16:
+        raise ValueError(f"demo image_size {image_size} is too small to draw distinguishable shapes (>= 16)")
+    return DemoItem(index, split, seed, spec, image_size)
 
 
 def demo_items(num_samples: int, split: str = "train", seed: int = 0, image_size: int = 64):

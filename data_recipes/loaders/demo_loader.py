@@ -13,7 +13,7 @@ def iter_demo(source: Source) -> Iterator[RawSample]:
     o = source.options
     for item in demo_items(o.demo_num_samples, o.demo_split, o.demo_seed, o.demo_image_size):
         conversation, questions = item.training_conversation(o.demo_turns)
-        yield RawSample(source=source.name, key=f"{item.split}-{item.index}", image=item.image,
+        yield RawSample(source=source.name, key=f"{item.split}-{item.index}", image=None if source.sample_type == "text" else item.image,
                         caption=item.caption, long_caption=item.long_caption, text=item.long_caption + ".",
                         conversations=conversation,
                         meta={"objects": [dataclasses.asdict(obj) for obj in item.spec.objects],

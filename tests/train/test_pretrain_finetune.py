@@ -121,7 +121,8 @@ def test_finetune_lora_zero3(pretrain_zero2, workdir):
                            "--unitok", str(pretrain_zero2 / "export" / "unitok"), "--out", str(out)],
            workdir / "finetune_lora.log")
     records = read_metrics(out / "metrics.jsonl")
-    assert records[-1]["loss"] < records[0]["loss"]
+    # means of 3 steps: one step's loss depends on how many image targets its batch drew
+    assert mean([r["loss"] for r in records[-3:]]) < mean([r["loss"] for r in records[:3]])
     assert (out / "export" / "adapter" / "adapter_config.json").exists()
     model = assert_export_loads(out / "export")
     assert not any("lora" in k for k in model.state_dict())
