@@ -88,7 +88,9 @@ def generate_image_codes(model, input_ids: torch.LongTensor, attention_mask: Opt
 
     position = [0]
     pick = make_code_picker(batch, cfg_scale, sampling, generator, position=lambda: position[0], on_logits=on_logits)
-    if depth_cache:
+    # ZeRO-3 partitions the weights and gathers them only inside module forwards, which the lean
+    # static steps bypass: under it, the module loop below runs (same codes).
+    if depth_cache and not any(hasattr(p, "ds_id") for p in model.parameters()):
         return static_loop(model, input_ids, attention_mask, num_positions, batch, pick,
                            lambda t: position.__setitem__(0, t), embedding, compile=compile, progress=progress)
     cache = DynamicCache()
